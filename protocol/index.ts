@@ -1,0 +1,5 @@
+export * from './tick.js';
+export * from './scan.js';
+export * from './commands.js';
+export * from './symbols.js';
+export * from './clock.js';
