@@ -26,7 +26,8 @@ export let clockKind: ClockKind = 'monotonic';
 export function useClock(kind: string): void {
   if (kind === 'monotonic') nowUs = monotonicUs;
   else if (kind === 'wall') nowUs = wallUs;
-  else throw new RangeError(`Invalid clock: "${kind}" (expected one of: ${CLOCK_KINDS.join(', ')})`);
+  else
+    throw new RangeError(`Invalid clock: "${kind}" (expected one of: ${CLOCK_KINDS.join(', ')})`);
   clockKind = kind;
 }
 

@@ -28,8 +28,7 @@ export const ERROR_CODES = [
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export type ParseResult =
-  | { ok: true; command: ClientCommand }
-  | { ok: false; code: ErrorCode; message: string };
+  { ok: true; command: ClientCommand } | { ok: false; code: ErrorCode; message: string };
 
 function fail(code: ErrorCode, message: string): ParseResult {
   return { ok: false, code, message };
@@ -84,7 +83,10 @@ export function parseCommand(text: string, known: ReadonlySet<string> | null = n
       return { ok: true, command: { op: 'ping', id } };
     }
     default:
-      return fail('unknown_op', `unknown op ${quote(m.op)} (expected one of: ${COMMAND_OPS.join(', ')})`);
+      return fail(
+        'unknown_op',
+        `unknown op ${quote(m.op)} (expected one of: ${COMMAND_OPS.join(', ')})`,
+      );
   }
 }
 
@@ -96,7 +98,10 @@ export function encodeError(code: ErrorCode, message: string): string {
   return JSON.stringify({ type: 'error', code, message });
 }
 
-export function encodeSubscribed(kind: 'subscribed' | 'unsubscribed', symbols: readonly string[]): string {
+export function encodeSubscribed(
+  kind: 'subscribed' | 'unsubscribed',
+  symbols: readonly string[],
+): string {
   return JSON.stringify({ type: kind, symbols });
 }
 

@@ -100,5 +100,9 @@ export function scanFrame(buf: Uint8Array, out: Scanned): FrameKind {
 
 /** The symbol of the last scanned tick as a string (allocates: call it once per new symbol). */
 export function scannedSymbol(buf: Uint8Array, out: Scanned): string {
-  return Buffer.from(buf.buffer, buf.byteOffset + out.symbolStart, out.symbolEnd - out.symbolStart).toString('latin1');
+  return Buffer.from(
+    buf.buffer,
+    buf.byteOffset + out.symbolStart,
+    out.symbolEnd - out.symbolStart,
+  ).toString('latin1');
 }

@@ -17,7 +17,9 @@ export const MAX_SYMBOL_LENGTH = 32;
 /** The first `count` symbol names: the eight base pairs, then SYM-0009, SYM-0010, ... */
 export function symbolNames(count: number): string[] {
   if (!Number.isInteger(count) || count < 1 || count > MAX_SYMBOLS) {
-    throw new RangeError(`Invalid symbol count: ${JSON.stringify(count)} (expected 1..${MAX_SYMBOLS})`);
+    throw new RangeError(
+      `Invalid symbol count: ${JSON.stringify(count)} (expected 1..${MAX_SYMBOLS})`,
+    );
   }
   const names: string[] = [];
   for (let i = 0; i < count; i++) {
