@@ -1,0 +1,195 @@
+// Helpers for the scripts' tests: run the real zx scripts as child processes, and look at a
+// report.html in headless Chromium the way a person would (console clean, charts drawn).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+/** The repository root (tests run from dist/scripts/). */
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export interface Finished {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface Running {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  done: Promise<Finished>;
+  /** Resolves when stderr has printed text matching `re` (rejects when the process ends first). */
+  waitForStderr: (re: RegExp, timeoutMs: number) => Promise<void>;
+}
+
+/** Starts a command from the repository root; killed with SIGKILL after timeoutMs. */
+export function start(
+  cmd: string,
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs = 90_000,
+): Running {
+  const child = spawn(cmd, args, {
+    cwd: repoRoot,
+    env: { ...process.env, CI: 'true', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  const waiters: Array<() => void> = [];
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => {
+    err += d;
+    for (const w of waiters) w();
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const done = new Promise<Finished>((resolve) => {
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      for (const w of waiters) w();
+      resolve({ code, signal, stdout: out, stderr: err });
+    });
+  });
+  let exited = false;
+  void done.then(() => (exited = true));
+  const waitForStderr = (re: RegExp, ms: number) =>
+    new Promise<void>((resolve, reject) => {
+      const t = setTimeout(
+        () => reject(new Error(`timed out waiting for ${re} on stderr:\n${err}`)),
+        ms,
+      );
+      const check = () => {
+        if (re.test(err)) {
+          clearTimeout(t);
+          resolve();
+        } else if (exited || child.exitCode !== null) {
+          clearTimeout(t);
+          reject(new Error(`process ended before ${re} appeared on stderr:\n${err}`));
+        }
+      };
+      waiters.push(check);
+      check();
+    });
+  return { child, stdout: () => out, stderr: () => err, done, waitForStderr };
+}
+
+export function run(cmd: string, args: string[], env: Record<string, string>, timeoutMs?: number) {
+  return start(cmd, args, env, timeoutMs).done;
+}
+
+export async function tempDir(
+  prefix: string,
+): Promise<{ dir: string; remove: () => Promise<void> }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
+  return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  // A zombie still answers kill(0); it no longer runs, so it does not count as left behind.
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+export interface ChartInfo {
+  canvasId: string;
+  type: string;
+  datasets: number;
+  /** finite, non-null data points over all datasets */
+  points: number;
+  /** canvas pixels that are not fully transparent */
+  paintedPixels: number;
+}
+
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+/**
+ * Opens a report in headless Chromium with every network request refused (the page must be
+ * self-contained), and returns console errors, failed requests and what each Chart.js chart holds.
+ */
+export async function inspectReport(
+  executablePath: string,
+  htmlFile: string,
+): Promise<{
+  errors: string[];
+  requests: string[];
+  charts: ChartInfo[];
+  title: string;
+  text: string;
+}> {
+  const browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
+  try {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    const requests: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.route('**/*', (route) => {
+      const url = route.request().url();
+      if (url.startsWith('file:')) return route.continue();
+      requests.push(url);
+      return route.abort();
+    });
+    await page.goto('file://' + htmlFile, { waitUntil: 'load' });
+    await page.waitForFunction(
+      () => (globalThis as any).document.documentElement.dataset.chartsReady === 'true',
+      null,
+      {
+        timeout: 10_000,
+      },
+    );
+    const charts = await page.evaluate(() => {
+      const w = globalThis as any;
+      return Object.values(w.Chart.instances as Record<string, any>).map((c: any) => {
+        let points = 0;
+        for (const ds of c.data.datasets) {
+          for (const v of ds.data) {
+            const y = Array.isArray(v) ? v[1] : v !== null && typeof v === 'object' ? v.y : v;
+            if (typeof y === 'number' && Number.isFinite(y)) points++;
+          }
+        }
+        const canvas = c.canvas;
+        const ctx = canvas.getContext('2d')!;
+        const img = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+        let painted = 0;
+        for (let i = 3; i < img.length; i += 4) if (img[i] !== 0) painted++;
+        return {
+          canvasId: canvas.id,
+          type: c.config.type,
+          datasets: c.data.datasets.length,
+          points,
+          paintedPixels: painted,
+        };
+      });
+    });
+    const title = await page.title();
+    const text = await page.evaluate(() => (globalThis as any).document.body.innerText as string);
+    return { errors, requests, charts, title, text };
+  } finally {
+    await browser.close();
+  }
+}
