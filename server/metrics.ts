@@ -1,0 +1,192 @@
+// Server metrics. Hot paths only add to plain numbers in ServerStats; the prom-client metrics read
+// them in collect() at scrape time (a Counter.inc per message would cost more than the send).
+// Labels stay bounded: `mode` (a default label), close codes, protocol error codes, route names.
+import client from 'prom-client';
+import type { ErrorCode } from '../protocol/index.js';
+
+export type DropReason = 'backpressure' | 'closed';
+export type Route = 'health' | 'metrics' | 'snapshot' | 'not_found';
+
+/** Plain counters written by the modes; read by the metrics, /health and tests. */
+export class ServerStats {
+  messagesSent = 0;
+  bytesSent = 0;
+  droppedBackpressure = 0;
+  droppedClosed = 0;
+  clientsConnected = 0;
+  connections = 0;
+  slowClientCloses = 0;
+  readonly disconnects = new Map<number, number>();
+  readonly clientErrors = new Map<ErrorCode, number>();
+  readonly httpRequests = new Map<Route, number>();
+
+  disconnected(code: number): void {
+    this.clientsConnected--;
+    this.disconnects.set(code, (this.disconnects.get(code) ?? 0) + 1);
+  }
+
+  clientError(code: ErrorCode): void {
+    this.clientErrors.set(code, (this.clientErrors.get(code) ?? 0) + 1);
+  }
+
+  httpRequest(route: Route): void {
+    this.httpRequests.set(route, (this.httpRequests.get(route) ?? 0) + 1);
+  }
+}
+
+/** Buckets for one pacer turn (generate + fan-out): 5 µs ... 1 s. */
+const TURN_BUCKETS = [
+  5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 0.1, 0.25, 1,
+];
+
+export interface ServerMetrics {
+  registry: client.Registry;
+  /** Records one pacer turn's duration in seconds. */
+  observeTurn: (seconds: number) => void;
+  contentType: string;
+}
+
+/** Counter whose value is a plain number read at scrape time. */
+function foldedCounter(
+  registry: client.Registry,
+  name: string,
+  help: string,
+  read: () => number,
+): void {
+  let last = 0;
+  new client.Counter({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      const cur = read();
+      if (cur > last) this.inc(cur - last);
+      last = cur;
+    },
+  });
+}
+
+/** Counter with one label whose values are counted in a Map of plain numbers. */
+function foldedLabelCounter<K extends string | number>(
+  registry: client.Registry,
+  name: string,
+  help: string,
+  label: string,
+  map: Map<K, number>,
+  always: readonly K[] = [],
+): void {
+  const last = new Map<K, number>();
+  new client.Counter({
+    name,
+    help,
+    labelNames: [label],
+    registers: [registry],
+    collect() {
+      for (const k of always) if (!map.has(k)) this.inc({ [label]: String(k) }, 0);
+      for (const [k, cur] of map) {
+        const prev = last.get(k) ?? 0;
+        this.inc({ [label]: String(k) }, cur - prev);
+        last.set(k, cur);
+      }
+    },
+  });
+}
+
+export function createMetrics(
+  mode: string,
+  stats: ServerStats,
+  ticksGenerated: () => number,
+  targetRate: number,
+): ServerMetrics {
+  const registry = new client.Registry();
+  registry.setDefaultLabels({ mode });
+  client.collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 });
+
+  const p = 'wsbench_server_';
+  foldedCounter(registry, p + 'ticks_generated_total', 'Ticks generated', ticksGenerated);
+  foldedCounter(
+    registry,
+    p + 'messages_sent_total',
+    'Tick frames handed to client sockets (deliveries)',
+    () => stats.messagesSent,
+  );
+  foldedCounter(
+    registry,
+    p + 'bytes_sent_total',
+    'Bytes of the delivered tick frames (header + payload)',
+    () => stats.bytesSent,
+  );
+  let lastBp = 0;
+  let lastClosed = 0;
+  new client.Counter({
+    name: p + 'messages_dropped_total',
+    help: 'Ticks not delivered to a subscribed client, by reason',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      this.inc({ reason: 'backpressure' }, stats.droppedBackpressure - lastBp);
+      this.inc({ reason: 'closed' }, stats.droppedClosed - lastClosed);
+      lastBp = stats.droppedBackpressure;
+      lastClosed = stats.droppedClosed;
+    },
+  });
+  new client.Gauge({
+    name: p + 'clients_connected',
+    help: 'WebSocket clients connected now',
+    registers: [registry],
+    collect() {
+      this.set(stats.clientsConnected);
+    },
+  });
+  foldedCounter(
+    registry,
+    p + 'connections_total',
+    'WebSocket connections accepted',
+    () => stats.connections,
+  );
+  foldedLabelCounter(
+    registry,
+    p + 'disconnects_total',
+    'WebSocket disconnects by close code',
+    'code',
+    stats.disconnects,
+  );
+  foldedCounter(
+    registry,
+    p + 'slow_client_closes_total',
+    'Clients closed (1008) because their backlog exceeded --max-backpressure',
+    () => stats.slowClientCloses,
+  );
+  foldedLabelCounter(
+    registry,
+    p + 'client_errors_total',
+    'Bad client frames answered with an error, by protocol error code',
+    'code',
+    stats.clientErrors,
+  );
+  const turn = new client.Histogram({
+    name: p + 'broadcast_duration_seconds',
+    help: 'Duration of one pacer turn: generate a batch of ticks and fan it out',
+    buckets: TURN_BUCKETS,
+    registers: [registry],
+  });
+  new client.Gauge({
+    name: p + 'target_rate',
+    help: 'Target ticks per second (0 = as fast as possible)',
+    registers: [registry],
+  }).set(targetRate);
+  foldedLabelCounter(
+    registry,
+    p + 'http_requests_total',
+    'HTTP requests by route',
+    'route',
+    stats.httpRequests,
+    ['health', 'metrics', 'snapshot', 'not_found'],
+  );
+
+  return {
+    registry,
+    observeTurn: (seconds) => turn.observe(seconds),
+    contentType: registry.contentType,
+  };
+}

@@ -1,0 +1,284 @@
+// uws: uWebSockets.js pub/sub, one topic per symbol, HTTP and WebSocket on one App and port.
+// Each tick is encoded once into a scratch buffer and published as bytes; uWS copies it once and
+// fans it out in C++. uWS drops silently over maxBackpressure (20.30 has no `dropped` event), so
+// this mode enforces --max-backpressure itself and counts: at most every millisecond it reads
+// each socket's buffered amount; a slow client is paused (unsubscribed from its topics, each tick
+// of its symbols counted as a drop, resubscribed in `drain` below half the limit) or closed (1008).
+// uWS's own limit is set a margin above ours as a safety net that our check never reaches.
+import { createRequire } from 'node:module';
+import type * as UWS from 'uWebSockets.js';
+import type { TickBatch } from './generator.js';
+import { headerLength } from './framing.js';
+import { HttpRoutes, type HttpReply } from './http.js';
+import { ModeUnavailableError, type BroadcastMode, type ModeContext } from './mode.js';
+import { Session } from './session.js';
+import { SLOW_CLIENT_CODE } from './ws-server.js';
+
+type UwsModule = typeof UWS;
+const SHUTDOWN_CODE = 1001;
+/** uWS's own backpressure limit = ours + this margin (our check runs at least every ms). */
+const UWS_LIMIT_MARGIN = 1 << 20;
+const CHECK_INTERVAL_NS = 1_000_000n;
+const STATUS: Record<number, string> = {
+  200: '200 OK',
+  404: '404 Not Found',
+  500: '500 Internal Server Error',
+};
+
+interface UwsClient {
+  ws: UWS.WebSocket<UserData>;
+  session: Session;
+  /** Set in `close` (or when we end it): no uWS method may be called afterwards. */
+  closed: boolean;
+  /** Unsubscribed from its topics because its backlog exceeded the limit (policy drop). */
+  paused: boolean;
+}
+interface UserData {
+  client?: UwsClient;
+}
+
+/**
+ * Loads uWebSockets.js and insists on the native binary: the npm alias silently falls back to a
+ * JS shim on `ws` when it cannot load, and a benchmark of that shim would be a lie.
+ */
+function loadNative(): UwsModule {
+  const require = createRequire(import.meta.url);
+  let uws: UwsModule;
+  try {
+    uws = require('uWebSockets.js') as UwsModule;
+  } catch (err) {
+    throw new ModeUnavailableError(
+      `uws mode: cannot load uWebSockets.js: ${(err as Error).message}`,
+    );
+  }
+  if (typeof (uws as { getParts?: unknown }).getParts !== 'function') {
+    throw new ModeUnavailableError(
+      `uws mode: the uWebSockets.js native binary is not loaded (got the JS fallback on ws; ` +
+        `platform ${process.platform}-${process.arch}, Node ABI ${process.versions.modules}` +
+        `${process.env.UWS_USE_FALLBACK ? ', UWS_USE_FALLBACK is set' : ''}); refusing to start`,
+    );
+  }
+  return uws;
+}
+
+export function createUwsMode(ctx: ModeContext): BroadcastMode {
+  return new UwsMode(ctx, loadNative());
+}
+
+export class UwsMode implements BroadcastMode {
+  readonly timer = 'immediate' as const;
+  private readonly app: UWS.TemplatedApp;
+  private listenSocket: UWS.us_listen_socket | null = null;
+  private clients: UwsClient[] = [];
+  /** Live (unpaused) subscribers per symbol: deliveries per published tick. */
+  private readonly subscribers: Float64Array;
+  /** Paused subscribers per symbol: drops per published tick. */
+  private readonly pausedSubscribers: Float64Array;
+  private readonly topics: Buffer[];
+  private scratch = Buffer.allocUnsafe(1 << 16);
+  private lastCheckNs = 0n;
+  private closing = false;
+
+  constructor(
+    private readonly ctx: ModeContext,
+    private readonly uws: UwsModule,
+  ) {
+    const n = ctx.generator.symbols.length;
+    this.subscribers = new Float64Array(n);
+    this.pausedSubscribers = new Float64Array(n);
+    this.topics = ctx.generator.symbols.map((s) => Buffer.from(s, 'latin1'));
+    const { config } = ctx;
+    this.app = uws.App();
+    this.app.ws<UserData>('/*', {
+      compression: uws.DISABLED,
+      maxPayloadLength: config.maxPayload,
+      maxBackpressure: config.maxBackpressure + UWS_LIMIT_MARGIN,
+      closeOnBackpressureLimit: 0,
+      idleTimeout: 120,
+      sendPingsAutomatically: true,
+      open: (ws) => this.open(ws),
+      message: (ws, message, isBinary) => this.message(ws, message, isBinary),
+      drain: (ws) => this.drain(ws),
+      close: (ws, code) => this.closed(ws, code),
+    });
+    this.app.any('/*', (res, req) => this.http(res, req));
+  }
+
+  private open(ws: UWS.WebSocket<UserData>): void {
+    const { stats, symbols } = this.ctx;
+    const c: UwsClient = { ws, session: null!, closed: false, paused: false };
+    c.session = new Session(symbols, stats, (i, on) => this.subscriptionChanged(c, i, on));
+    ws.getUserData().client = c;
+    this.clients.push(c);
+    stats.connections++;
+    stats.clientsConnected++;
+    if (this.closing) {
+      c.closed = true;
+      ws.end(SHUTDOWN_CODE, 'server shutting down');
+    }
+  }
+
+  private subscriptionChanged(c: UwsClient, i: number, on: boolean): void {
+    const d = on ? 1 : -1;
+    if (c.paused) {
+      this.pausedSubscribers[i] += d;
+      return;
+    }
+    this.subscribers[i] += d;
+    if (c.closed) return;
+    if (on) c.ws.subscribe(this.topics[i]);
+    else c.ws.unsubscribe(this.topics[i]);
+  }
+
+  private message(ws: UWS.WebSocket<UserData>, message: ArrayBuffer, isBinary: boolean): void {
+    const c = ws.getUserData().client;
+    if (!c || c.closed) return;
+    // The ArrayBuffer is only valid during this call; toString copies it.
+    const out = isBinary
+      ? c.session.binary(message.byteLength)
+      : c.session.text(Buffer.from(message).toString('utf8'));
+    ws.send(out, false);
+  }
+
+  private drain(ws: UWS.WebSocket<UserData>): void {
+    const c = ws.getUserData().client;
+    if (!c || c.closed || !c.paused) return;
+    if (ws.getBufferedAmount() < this.ctx.config.maxBackpressure / 2) this.resume(c);
+  }
+
+  private closed(ws: UWS.WebSocket<UserData>, code: number): void {
+    const c = ws.getUserData().client;
+    if (!c) return;
+    // The socket is gone: from here on only bookkeeping, no uWS calls (closed = true first).
+    c.closed = true;
+    c.session.clear();
+    const i = this.clients.indexOf(c);
+    if (i >= 0) this.clients.splice(i, 1);
+    this.ctx.stats.disconnected(code);
+  }
+
+  private pause(c: UwsClient): void {
+    const mask = c.session.subs.mask;
+    for (let i = 0; i < mask.length; i++) {
+      if (mask[i] === 0) continue;
+      this.subscribers[i]--;
+      this.pausedSubscribers[i]++;
+      c.ws.unsubscribe(this.topics[i]);
+    }
+    c.paused = true;
+  }
+
+  private resume(c: UwsClient): void {
+    const mask = c.session.subs.mask;
+    c.paused = false;
+    for (let i = 0; i < mask.length; i++) {
+      if (mask[i] === 0) continue;
+      this.pausedSubscribers[i]--;
+      this.subscribers[i]++;
+      c.ws.subscribe(this.topics[i]);
+    }
+  }
+
+  broadcast(batch: TickBatch): void {
+    const { stats } = this.ctx;
+    for (let t = 0; t < batch.count; t++) {
+      const text = batch.text[t];
+      const len = text.length; // ASCII
+      if (this.scratch.length < len) this.scratch = Buffer.allocUnsafe(len * 2);
+      const sym = batch.symbolIndex[t];
+      const subs = this.subscribers[sym];
+      stats.droppedBackpressure += this.pausedSubscribers[sym];
+      if (subs === 0) continue;
+      this.scratch.write(text, 0, 'latin1');
+      // uWS copies the message into its topic tree before publish returns.
+      this.app.publish(this.topics[sym], this.scratch.subarray(0, len), false);
+      stats.messagesSent += subs;
+      stats.bytesSent += subs * (len + headerLength(len));
+    }
+    const now = process.hrtime.bigint();
+    if (now - this.lastCheckNs >= CHECK_INTERVAL_NS) {
+      this.lastCheckNs = now;
+      this.checkBackpressure();
+    }
+  }
+
+  /** Pauses (drop) or closes (close) every client whose backlog exceeds the limit. */
+  private checkBackpressure(): void {
+    const { config, stats } = this.ctx;
+    const max = config.maxBackpressure;
+    let slow: UwsClient[] | null = null;
+    for (let i = 0; i < this.clients.length; i++) {
+      const c = this.clients[i];
+      if (c.closed || c.paused || c.session.subs.count === 0) continue;
+      if (c.ws.getBufferedAmount() > max) (slow ??= []).push(c);
+    }
+    if (!slow) return;
+    for (const c of slow) {
+      if (config.slowClient === 'drop') this.pause(c);
+      else {
+        stats.slowClientCloses++;
+        // end() runs the close handler synchronously, hence outside the loop above.
+        c.ws.end(SLOW_CLIENT_CODE, 'slow client');
+      }
+    }
+  }
+
+  private http(res: UWS.HttpResponse, req: UWS.HttpRequest): void {
+    const { routes } = this.ctx;
+    const path = HttpRoutes.pathOf(req.getUrl());
+    const send = (r: HttpReply) =>
+      res.writeStatus(STATUS[r.status]).writeHeader('content-type', r.contentType).end(r.body);
+    if (!routes.isMetrics(path)) {
+      // Answered before returning: uWS has nothing to abort.
+      send(routes.reply(path));
+      return;
+    }
+    // Async: the client may go away meanwhile. Without onAborted uWS would terminate the
+    // process; after it fires, `res` must not be touched.
+    let aborted = false;
+    res.onAborted(() => {
+      aborted = true;
+    });
+    routes.metrics().then(
+      (r) => {
+        if (!aborted) res.cork(() => send(r));
+      },
+      (err: Error) => {
+        this.ctx.log(`metrics failed: ${err.message}`);
+        if (!aborted) res.cork(() => res.writeStatus(STATUS[500]).end());
+      },
+    );
+  }
+
+  listen(): Promise<number> {
+    const { host, port } = this.ctx.config;
+    return new Promise((resolve, reject) => {
+      this.app.listen(host, port, (token) => {
+        if (!token) {
+          reject(
+            new Error(`uws: cannot listen on ${host}:${port} (in use or not an address here)`),
+          );
+          return;
+        }
+        this.listenSocket = token;
+        resolve(this.uws.us_socket_local_port(token as unknown as UWS.us_socket));
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    if (this.listenSocket) {
+      this.uws.us_listen_socket_close(this.listenSocket);
+      this.listenSocket = null;
+    }
+    for (const c of this.clients.slice()) {
+      if (c.closed) continue;
+      c.ws.end(SHUTDOWN_CODE, 'server shutting down');
+    }
+    // Give the close frames a moment to flush, then close whatever is left (HTTP keep-alive).
+    await new Promise((r) => setTimeout(r, 50));
+    const app = this.app as UWS.TemplatedApp & { close?: () => void };
+    if (typeof app.close === 'function') app.close();
+  }
+}

@@ -1,0 +1,61 @@
+// ws-naive: the seed's baseline, kept deliberately naive so every ratio has a fixed reference:
+// a 1 ms setInterval, and per tick per client a JSON.stringify of the tick object and one
+// ws.send(string). It is still correct: subscriptions, counters and a bounded backlog.
+import { WebSocket } from 'ws';
+import type { TickBatch } from './generator.js';
+import { headerLength } from './framing.js';
+import type { BroadcastMode, ModeContext } from './mode.js';
+import { WsServer, type WsClient } from './ws-server.js';
+
+export class WsNaiveMode implements BroadcastMode {
+  readonly timer = 'interval' as const;
+  private readonly server: WsServer;
+
+  constructor(private readonly ctx: ModeContext) {
+    this.server = new WsServer(ctx, (c, text) => {
+      if (c.ws.readyState === WebSocket.OPEN) c.ws.send(text);
+    });
+  }
+
+  listen(): Promise<number> {
+    return this.server.listen();
+  }
+
+  broadcast(batch: TickBatch): void {
+    const { stats, config } = this.ctx;
+    const max = config.maxBackpressure;
+    const dropSlow = config.slowClient === 'drop';
+    for (let t = 0; t < batch.count; t++) {
+      const tick = batch.ticks[t];
+      const sym = batch.symbolIndex[t];
+      this.server.clients.forEach((c: WsClient) => {
+        if (c.session.subs.mask[sym] === 0) return;
+        if (c.ws.readyState !== WebSocket.OPEN || c.slowClosed) {
+          stats.droppedClosed++;
+          return;
+        }
+        if (c.ws.bufferedAmount > max) {
+          stats.droppedBackpressure++;
+          if (!dropSlow) this.server.closeSlow(c);
+          return;
+        }
+        // The seed's hot path: a fresh object and a fresh string per client.
+        const msg = JSON.stringify({
+          type: 'tick',
+          symbol: tick.symbol,
+          seq: tick.seq,
+          price: tick.price,
+          size: tick.size,
+          ts: tick.ts,
+        });
+        c.ws.send(msg);
+        stats.messagesSent++;
+        stats.bytesSent += msg.length + headerLength(msg.length);
+      });
+    }
+  }
+
+  close(): Promise<void> {
+    return this.server.close();
+  }
+}

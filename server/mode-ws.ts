@@ -1,0 +1,122 @@
+// ws, optimised: each pacer batch is serialised once and framed once into one buffer, and every
+// client gets it with one socket write (clients with the same subscription set share one subset
+// buffer). Replies go through the same raw socket path as ticks, so a reply can never land in the
+// middle of a tick frame and the order a client sees is the order the server wrote.
+import type { Socket } from 'node:net';
+import { WebSocket } from 'ws';
+import type { TickBatch } from './generator.js';
+import { frameText, headerLength, writeHeader } from './framing.js';
+import type { BroadcastMode, ModeContext } from './mode.js';
+import type { Subscriptions } from './session.js';
+import { WsServer, type WsClient } from './ws-server.js';
+
+/** ws keeps its net.Socket in a private field; we write pre-built frames to it directly. */
+function rawSocket(ws: WebSocket): Socket {
+  return (ws as unknown as { _socket: Socket })._socket;
+}
+
+interface Subset {
+  buf: Buffer;
+  frames: number;
+}
+
+export class WsMode implements BroadcastMode {
+  readonly timer = 'immediate' as const;
+  private readonly server: WsServer;
+  /** Frame start offsets of the current batch (count + 1 entries). */
+  private offsets = new Uint32Array(65);
+  /** Subset buffers of the current batch by subscription key. */
+  private readonly subsets = new Map<string, Subset>();
+
+  constructor(private readonly ctx: ModeContext) {
+    this.server = new WsServer(ctx, (c, text) => {
+      if (c.ws.readyState === WebSocket.OPEN && !c.slowClosed)
+        rawSocket(c.ws).write(frameText(text));
+    });
+    this.server.wss.on('connection', (ws: WebSocket) => rawSocket(ws).setNoDelay(true));
+  }
+
+  listen(): Promise<number> {
+    return this.server.listen();
+  }
+
+  /** Frames the whole batch into one buffer; offsets[i] is where tick i's frame starts. */
+  private frameBatch(batch: TickBatch): Buffer {
+    const n = batch.count;
+    if (this.offsets.length < n + 1) this.offsets = new Uint32Array(n + 1);
+    const offsets = this.offsets;
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      // Tick text is ASCII (symbols from symbolNames, JSON numbers): length = bytes.
+      const len = batch.text[i].length;
+      offsets[i] = total;
+      total += headerLength(len) + len;
+    }
+    offsets[n] = total;
+    const buf = Buffer.allocUnsafe(total);
+    for (let i = 0; i < n; i++) {
+      const text = batch.text[i];
+      buf.write(text, writeHeader(buf, offsets[i], text.length), 'latin1');
+    }
+    return buf;
+  }
+
+  /** The frames of `full` for the symbols in `subs`, built once per batch per subscription set. */
+  private subset(full: Buffer, batch: TickBatch, subs: Subscriptions): Subset {
+    let s = this.subsets.get(subs.key);
+    if (s) return s;
+    const offsets = this.offsets;
+    const mask = subs.mask;
+    let size = 0;
+    let frames = 0;
+    for (let i = 0; i < batch.count; i++) {
+      if (mask[batch.symbolIndex[i]] === 1) {
+        size += offsets[i + 1] - offsets[i];
+        frames++;
+      }
+    }
+    const buf = Buffer.allocUnsafe(size);
+    let at = 0;
+    for (let i = 0; i < batch.count; i++) {
+      if (mask[batch.symbolIndex[i]] === 1) at += full.copy(buf, at, offsets[i], offsets[i + 1]);
+    }
+    s = { buf, frames };
+    this.subsets.set(subs.key, s);
+    return s;
+  }
+
+  broadcast(batch: TickBatch): void {
+    const clients = this.server.clients;
+    if (clients.length === 0) return;
+    const { stats, config } = this.ctx;
+    const max = config.maxBackpressure;
+    const dropSlow = config.slowClient === 'drop';
+    const full = this.frameBatch(batch);
+    const all: Subset = { buf: full, frames: batch.count };
+    this.subsets.clear();
+    for (let i = 0; i < clients.length; i++) {
+      const c: WsClient = clients[i];
+      const subs = c.session.subs;
+      if (subs.count === 0) continue;
+      const s = subs.all ? all : this.subset(full, batch, subs);
+      if (s.frames === 0) continue;
+      if (c.ws.readyState !== WebSocket.OPEN || c.slowClosed) {
+        stats.droppedClosed += s.frames;
+        continue;
+      }
+      // bufferedAmount = bytes queued in the socket + in ws's sender: the client's backlog.
+      if (c.ws.bufferedAmount > max) {
+        stats.droppedBackpressure += s.frames;
+        if (!dropSlow) this.server.closeSlow(c);
+        continue;
+      }
+      rawSocket(c.ws).write(s.buf);
+      stats.messagesSent += s.frames;
+      stats.bytesSent += s.buf.length;
+    }
+  }
+
+  close(): Promise<void> {
+    return this.server.close();
+  }
+}

@@ -1,0 +1,115 @@
+// The node:http + ws plumbing shared by the two ws modes: HTTP routes on the WebSocket port, the
+// client list, listen and shutdown. The modes differ only in how they fan ticks out and reply.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { HttpRoutes, type HttpReply } from './http.js';
+import type { ModeContext } from './mode.js';
+import { Session } from './session.js';
+
+/** A connected ws client. */
+export interface WsClient {
+  ws: WebSocket;
+  session: Session;
+  /** Set once the slow-client policy closed it (never written to again). */
+  slowClosed: boolean;
+}
+
+/** Close code sent to a client whose backlog exceeded --max-backpressure (policy close). */
+export const SLOW_CLIENT_CODE = 1008;
+const SHUTDOWN_CODE = 1001;
+/** How long a closing handshake may take before the socket is destroyed. */
+const CLOSE_GRACE_MS = 1000;
+
+export class WsServer {
+  readonly server: http.Server;
+  readonly wss: WebSocketServer;
+  /** Open clients; an array so the fan-out loop is a plain indexed loop. */
+  clients: WsClient[] = [];
+
+  constructor(
+    private readonly ctx: ModeContext,
+    /** Sends one reply frame (pong, error, subscribed) the way the mode writes. */
+    private readonly reply: (c: WsClient, text: string) => void,
+  ) {
+    const { routes, config } = ctx;
+    this.server = http.createServer((req, res) => {
+      const path = HttpRoutes.pathOf(req.url ?? '/');
+      const send = (r: HttpReply) => {
+        if (res.destroyed) return;
+        res.writeHead(r.status, { 'content-type': r.contentType });
+        res.end(r.body);
+      };
+      if (routes.isMetrics(path)) {
+        routes.metrics().then(send, (err: Error) => {
+          ctx.log(`metrics failed: ${err.message}`);
+          if (!res.destroyed) res.writeHead(500).end();
+        });
+      } else send(routes.reply(path));
+    });
+    // An aborted or malformed HTTP request only ever affects its own socket.
+    this.server.on('clientError', (_err, socket) => socket.destroy());
+    this.wss = new WebSocketServer({
+      server: this.server,
+      perMessageDeflate: false,
+      maxPayload: config.maxPayload,
+      clientTracking: false,
+    });
+    this.wss.on('connection', (ws) => this.accept(ws));
+  }
+
+  private accept(ws: WebSocket): void {
+    const { stats, symbols } = this.ctx;
+    const c: WsClient = { ws, session: new Session(symbols, stats), slowClosed: false };
+    this.clients.push(c);
+    stats.connections++;
+    stats.clientsConnected++;
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      const out = isBinary ? c.session.binary(data.length) : c.session.text(data.toString());
+      this.reply(c, out);
+    });
+    // Protocol faults (e.g. a frame over maxPayload: ws closes with 1009 itself) end up here;
+    // they concern this client only.
+    ws.on('error', () => {});
+    ws.on('close', (code: number) => {
+      const i = this.clients.indexOf(c);
+      if (i >= 0) this.clients.splice(i, 1);
+      stats.disconnected(code);
+    });
+  }
+
+  /** Slow-client policy close: 1008, then destroy if the client does not finish the handshake. */
+  closeSlow(c: WsClient): void {
+    c.slowClosed = true;
+    this.ctx.stats.slowClientCloses++;
+    c.ws.close(SLOW_CLIENT_CODE, 'slow client');
+    setTimeout(() => c.ws.terminate(), CLOSE_GRACE_MS).unref();
+  }
+
+  listen(): Promise<number> {
+    const { host, port } = this.ctx.config;
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve((this.server.address() as AddressInfo).port);
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    const all = this.clients.slice();
+    const closed = all.map(
+      (c) => new Promise<void>((resolve) => c.ws.once('close', () => resolve())),
+    );
+    for (const c of all) c.ws.close(SHUTDOWN_CODE, 'server shutting down');
+    const grace = new Promise<void>((r) => setTimeout(r, CLOSE_GRACE_MS * 2).unref());
+    await Promise.race([Promise.all(closed), grace]);
+    for (const c of this.clients) c.ws.terminate();
+    this.wss.close();
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+}
