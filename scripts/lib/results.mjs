@@ -52,3 +52,9 @@ export async function findDirsWith(root, fileName) {
   if ((await stat(root).catch(() => null))?.isDirectory()) await walk(root);
   return found;
 }
+
+/** A path as a person would type it: relative when inside the current folder. */
+export function displayPath(p) {
+  const rel = path.relative(process.cwd(), p);
+  return rel && !rel.startsWith('..') ? rel : p;
+}
