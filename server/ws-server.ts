@@ -55,6 +55,8 @@ export class WsServer {
       maxPayload: config.maxPayload,
       clientTracking: false,
     });
+    // ws re-emits the HTTP server's errors (EADDRINUSE); listen() reports them.
+    this.wss.on('error', () => {});
     this.wss.on('connection', (ws) => this.accept(ws));
   }
 

@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createScanned, FRAME_TICK, scanFrame } from '../protocol/index.js';
+import { Generator, TickBatch } from './generator.js';
+
+describe('generator', () => {
+  it('takes symbols in turn with seq starting at 1 and growing by 1 per symbol', () => {
+    const g = new Generator(3);
+    const b = new TickBatch(10);
+    for (let i = 0; i < 9; i++) g.push(b, 1000 + i);
+    assert.equal(b.count, 9);
+    assert.equal(g.generated, 9);
+    const seen = b.ticks.slice(0, 9).map((t) => `${t.symbol}#${t.seq}`);
+    assert.deepEqual(seen, [
+      'BTC-USD#1',
+      'ETH-USD#1',
+      'SOL-USD#1',
+      'BTC-USD#2',
+      'ETH-USD#2',
+      'SOL-USD#2',
+      'BTC-USD#3',
+      'ETH-USD#3',
+      'SOL-USD#3',
+    ]);
+    assert.deepEqual([...b.symbolIndex.subarray(0, 9)], [0, 1, 2, 0, 1, 2, 0, 1, 2]);
+  });
+
+  it('encodes each tick once, in the protocol field order, scannable without JSON.parse', () => {
+    const g = new Generator(2);
+    const b = new TickBatch(4);
+    g.push(b, 42);
+    const text = b.text[0];
+    const t = JSON.parse(text) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(t), ['type', 'symbol', 'seq', 'price', 'size', 'ts']);
+    assert.equal(t.ts, 42);
+    // The naive mode stringifies the tick object itself: it must give the same bytes.
+    const tick = b.ticks[0];
+    const naive = JSON.stringify({
+      type: 'tick',
+      symbol: tick.symbol,
+      seq: tick.seq,
+      price: tick.price,
+      size: tick.size,
+      ts: tick.ts,
+    });
+    assert.equal(naive, text);
+    const s = createScanned();
+    assert.equal(scanFrame(Buffer.from(text), s), FRAME_TICK);
+    assert.equal(s.seq, 1);
+  });
+
+  it('random-walks prices that stay positive and finite, even with an adversarial random source', () => {
+    for (const rnd of [() => 0, () => 0.999999, Math.random]) {
+      const g = new Generator(10, rnd);
+      const b = new TickBatch(1);
+      for (let i = 0; i < 20000; i++) {
+        b.count = 0;
+        g.push(b, i);
+        const { price, size } = b.ticks[0];
+        assert.ok(Number.isFinite(price) && price > 0, `price ${price}`);
+        assert.ok(size > 0 && size <= 1.001, `size ${size}`);
+        assert.ok(!/\de[+-]?\d/i.test(b.text[0]), `no exponent notation: ${b.text[0]}`);
+      }
+    }
+  });
+
+  it('snapshot holds the latest tick per symbol as valid JSON', () => {
+    const g = new Generator(3);
+    assert.deepEqual(JSON.parse(g.snapshot(5)), { ts: 5, ticks: {} });
+    const b = new TickBatch(8);
+    for (let i = 0; i < 7; i++) g.push(b, i);
+    const snap = JSON.parse(g.snapshot(99)) as {
+      ts: number;
+      ticks: Record<string, { seq: number }>;
+    };
+    assert.equal(snap.ts, 99);
+    assert.deepEqual(Object.keys(snap.ticks), ['BTC-USD', 'ETH-USD', 'SOL-USD']);
+    assert.equal(snap.ticks['BTC-USD'].seq, 3);
+    assert.equal(snap.ticks['SOL-USD'].seq, 2);
+  });
+});

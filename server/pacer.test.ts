@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Generator, type TickBatch } from './generator.js';
+import { Pacer, turnCap } from './pacer.js';
+
+/** A pacer on a fake clock: each turn() is driven by the test, never by timers. */
+function fakePacer(rate: number, batch: number) {
+  let ns = 1_000_000_000n;
+  const sizes: number[] = [];
+  const stamps: number[] = [];
+  const gen = new Generator(4);
+  const pacer = new Pacer({
+    rate,
+    batch,
+    timer: 'immediate',
+    generator: gen,
+    hrtime: () => ns,
+    onBatch: (b: TickBatch) => {
+      sizes.push(b.count);
+      for (let i = 0; i < b.count; i++) stamps.push(b.ticks[i].ts);
+    },
+  });
+  return {
+    pacer,
+    gen,
+    sizes,
+    stamps,
+    advance(ms: number) {
+      ns += BigInt(Math.round(ms * 1e6));
+    },
+  };
+}
+
+describe('pacer', () => {
+  it('rate 0 emits `batch` ticks per turn, all stamped with the same time', () => {
+    const p = fakePacer(0, 64);
+    p.pacer.start();
+    p.pacer.turn();
+    p.pacer.turn();
+    p.pacer.stop();
+    assert.deepEqual(p.sizes.slice(0, 2), [64, 64]);
+    assert.equal(new Set(p.stamps.slice(0, 64)).size, 1);
+  });
+
+  it('at a target rate emits exactly what is due, stamped with the due times', () => {
+    const p = fakePacer(1000, 64);
+    p.pacer.start();
+    p.pacer.turn(); // t=0: tick 0 due
+    p.advance(10);
+    p.pacer.turn(); // t=10ms: ticks 1..10 due
+    p.advance(0.5);
+    p.pacer.turn(); // nothing new due
+    p.advance(0.5);
+    p.pacer.turn(); // tick 11
+    p.pacer.stop();
+    assert.deepEqual(p.sizes, [1, 10, 1]);
+    const diffs = p.stamps.slice(1).map((t, i) => t - p.stamps[i]);
+    assert.deepEqual(diffs, new Array(11).fill(1000), 'due times 1 ms apart, not the turn times');
+    assert.equal(p.gen.generated, 12);
+  });
+
+  it('catches up at most `cap` ticks per turn and skips a backlog over one second', () => {
+    const p = fakePacer(10000, 64);
+    assert.equal(p.pacer.cap, turnCap(10000, 64));
+    assert.equal(p.pacer.cap, 64);
+    p.pacer.start();
+    p.pacer.turn();
+    p.advance(100); // 1000 ticks due: bounded to 64 per turn
+    p.pacer.turn();
+    p.pacer.turn();
+    assert.deepEqual(p.sizes, [1, 64, 64]);
+    p.advance(5000); // a 5 s stall: never a 50000-tick burst
+    p.pacer.turn();
+    assert.equal(p.sizes[3], 64);
+    assert.ok(p.pacer.skipped > 40000, `skipped ${p.pacer.skipped}`);
+    p.pacer.turn(); // back on schedule: nothing more due at this instant
+    p.pacer.stop();
+    assert.equal(p.sizes.length, 4);
+    // Seq never jumps: skipped ticks were never generated.
+    assert.equal(p.gen.generated, 1 + 64 + 64 + 64);
+  });
+
+  it('the turn cap covers 2 ms of ticks at high rates', () => {
+    assert.equal(turnCap(0, 64), 64);
+    assert.equal(turnCap(1_000_000, 64), 2000);
+  });
+
+  it('runs on real timers and stops cleanly', async () => {
+    let ticks = 0;
+    const pacer = new Pacer({
+      rate: 2000,
+      batch: 64,
+      timer: 'immediate',
+      generator: new Generator(8),
+      onBatch: (b) => (ticks += b.count),
+    });
+    pacer.start();
+    await new Promise((r) => setTimeout(r, 200));
+    pacer.stop();
+    const at = ticks;
+    await new Promise((r) => setTimeout(r, 50));
+    assert.ok(at > 0, 'ticks were generated');
+    assert.equal(ticks, at, 'nothing after stop()');
+  });
+});
