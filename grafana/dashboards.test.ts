@@ -9,8 +9,11 @@ import {
   SCHEMA_VERSION,
   buildAll,
   dashboardsDir,
+  observabilityDoc,
+  panelsMarkdown,
   repoRoot,
   serialise,
+  withPanelsSection,
 } from './build-dashboards.js';
 import { allPanels, lintDashboard, wsbenchMetrics } from './lint.js';
 
@@ -44,6 +47,15 @@ test('committed dashboards are exactly what grafana/build-dashboards.ts generate
       `${file} differs from the generator: run "npx tsc -p . && node dist/grafana/build-dashboards.js"`,
     );
   }
+});
+
+test('the panel list in docs/observability.md is the generated one', () => {
+  const doc = readFileSync(observabilityDoc(), 'utf8');
+  assert.equal(
+    doc,
+    withPanelsSection(doc, panelsMarkdown(buildAll())),
+    'docs/observability.md panel list is stale: run "node dist/grafana/build-dashboards.js"',
+  );
 });
 
 test('every dashboard passes the lint (uids, ids, gridPos, datasource, units, queries)', () => {

@@ -1,0 +1,209 @@
+// The real check for the dashboards, since Grafana itself cannot run here: Debian's prometheus
+// scrapes real servers in every mode and real client-bench runs every second; each panel query
+// of every dashboard, with the dashboard variables substituted as Grafana would, must return at
+// least one series with a finite value, for each mode. A panel that would show "No data" fails.
+// The recording rules and the variable queries are checked the same way.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { test } from 'node:test';
+import { requireTool } from '../testutil/require-tool.js';
+import { instantQuery, loadPrometheusLocal, repoRoot } from '../prometheus/local.js';
+import { allPanels } from './lint.js';
+
+const MODES = ['ws-naive', 'ws', 'uws'] as const;
+const SCRAPE = 1; // seconds, as in prometheus/prometheus.yml
+// What Grafana substitutes at the finest zoom with datasource timeInterval "1s":
+// $__rate_interval = max($__interval + scrape, 4 x scrape) = 4s.
+const RATE_INTERVAL = `${4 * SCRAPE}s`;
+const CLIENTS = 4;
+const RATE = 2000;
+const CLIENT_SECONDS = 45; // stopped by the test once the queries ran; bounds the run if it hangs
+const root = repoRoot();
+
+/** Dashboard variables replaced the way Grafana does for one selected mode and run. */
+export function substitute(expr: string, mode: string, runId: string): string {
+  return expr
+    .replaceAll('$__rate_interval', RATE_INTERVAL)
+    .replaceAll('$__interval', `${SCRAPE}s`)
+    .replaceAll('$__range', '1m')
+    .replaceAll('$run_id', runId)
+    .replaceAll('$mode', mode);
+}
+
+function firstJsonLine(
+  stream: NodeJS.ReadableStream,
+  want: (o: any) => boolean,
+  what: string,
+): Promise<any> {
+  return new Promise((resolve, reject) => {
+    const rl = createInterface({ input: stream });
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), 20_000);
+    rl.on('line', (line) => {
+      if (!line.startsWith('{')) return;
+      try {
+        const o = JSON.parse(line);
+        if (want(o)) {
+          clearTimeout(timer);
+          resolve(o);
+        }
+      } catch {
+        // a human line that happens to start with '{'
+      }
+    });
+    rl.on('close', () => reject(new Error(`stream closed before ${what}`)));
+  });
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 6000);
+  await exited;
+  clearTimeout(timer);
+}
+
+test('every dashboard panel and recording rule returns data from a real Prometheus, for each mode', async (t) => {
+  if (!requireTool(t, 'prometheus')) return;
+  const serverMain = join(root, 'dist', 'server', 'main.js');
+  const clientMain = join(root, 'dist', 'client-bench', 'main.js');
+  assert.ok(existsSync(serverMain) && existsSync(clientMain), 'build first: npx tsc -p .');
+
+  const children: ChildProcess[] = [];
+  t.after(async () => {
+    await Promise.all(children.map(stop));
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'wsbench-live-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+
+  // Three servers and three clients at a modest rate: this checks wiring, not speed.
+  const runs = await Promise.all(
+    MODES.map(async (mode) => {
+      const server = spawn(
+        process.execPath,
+        [serverMain, '--mode', mode, '--port', '0', '--rate', String(RATE)],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      children.push(server);
+      server.stderr!.resume();
+      const ready = await firstJsonLine(
+        server.stdout!,
+        (o) => o.event === 'listening',
+        `${mode} ready line`,
+      );
+      const runId = `live-${mode}-${process.pid}`;
+      const client = spawn(
+        process.execPath,
+        [
+          clientMain,
+          ...['--url', `ws://127.0.0.1:${ready.port}/`, '--clients', String(CLIENTS)],
+          ...['--workers', '1', '--warmup', '1', '--duration', String(CLIENT_SECONDS)],
+          ...['--metrics-port', '0', '--run-id', runId, '--quiet'],
+        ],
+        { stdio: ['ignore', 'ignore', 'pipe'] },
+      );
+      children.push(client);
+      const metrics = await firstJsonLine(
+        client.stderr!,
+        (o) => o.event === 'metrics',
+        `${mode} client metrics port`,
+      );
+      client.stderr!.resume();
+      return { mode, runId, serverPort: ready.port as number, metricsPort: metrics.port as number };
+    }),
+  );
+
+  const local = await loadPrometheusLocal();
+  const prom = await local.startLocalPrometheus({
+    dir,
+    targets: {
+      server: runs.map((r) => ({ address: `127.0.0.1:${r.serverPort}`, mode: r.mode })),
+      client: runs.map((r) => ({
+        address: `127.0.0.1:${r.metricsPort}`,
+        mode: r.mode,
+        runId: r.runId,
+      })),
+    },
+  });
+  assert.ok(prom, 'prometheus binary vanished');
+  t.after(() => prom.stop());
+
+  // Wait until every target has been scraped often enough for 4 s rates and 10 s rules.
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const up = await instantQuery(
+      prom.url,
+      'count_over_time(up{job=~"wsbench-.*"}[1m]) and up == 1',
+    );
+    const enough = up.filter((s) => Number(s.value[1]) >= 8).length;
+    if (enough === 2 * MODES.length) break;
+    if (Date.now() > deadline) {
+      const targets = await (await fetch(`${prom.url}/api/v1/targets`)).text();
+      assert.fail(`targets not scraped 8 times within 30 s (${enough} ready): ${targets}`);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+
+  const report: string[] = [];
+  const failures: string[] = [];
+  const check = async (what: string, expr: string, mode: string) => {
+    const result = await instantQuery(prom.url, expr);
+    const finite = result.filter((s) => Number.isFinite(Number(s.value[1])));
+    const foreign = result.filter((s) => s.metric.mode !== undefined && s.metric.mode !== mode);
+    const sample = finite[0] ? Number(finite[0].value[1]).toPrecision(4) : '-';
+    report.push(
+      `${mode.padEnd(8)} ${String(result.length).padStart(2)} series  ${sample.padStart(10)}  ${what}`,
+    );
+    if (finite.length === 0) failures.push(`${what} [${mode}] -> no data: ${expr}`);
+    if (foreign.length > 0) failures.push(`${what} [${mode}] -> series of another mode: ${expr}`);
+  };
+
+  // 1. Every panel query of every dashboard, per mode.
+  const dashDir = join(root, 'grafana', 'dashboards');
+  let panelQueries = 0;
+  for (const file of readdirSync(dashDir).filter((f) => f.endsWith('.json'))) {
+    const dashboard = JSON.parse(readFileSync(join(dashDir, file), 'utf8'));
+    for (const panel of allPanels(dashboard)) {
+      for (const target of panel.targets ?? []) {
+        panelQueries++;
+        for (const run of runs) {
+          const expr = substitute(target.expr, run.mode, run.runId);
+          await check(`${file} #${panel.id} "${panel.title}" ${target.refId}`, expr, run.mode);
+        }
+      }
+    }
+  }
+  assert.ok(panelQueries >= 20, `only ${panelQueries} panel queries found`);
+
+  // 2. Every recording rule, per mode.
+  const rules = (await (await fetch(`${prom.url}/api/v1/rules`)).json()) as any;
+  const names: string[] = rules.data.groups.flatMap((g: any) => g.rules.map((r: any) => r.name));
+  assert.equal(names.length, 12);
+  for (const name of names) {
+    for (const run of runs) await check(`rule ${name}`, `${name}{mode="${run.mode}"}`, run.mode);
+  }
+
+  // 3. The variable queries offer every mode, and every run under its mode.
+  const labelValues = async (label: string, match: string) => {
+    const url = `${prom.url}/api/v1/label/${label}/values?match[]=${encodeURIComponent(match)}`;
+    return ((await (await fetch(url)).json()) as any).data as string[];
+  };
+  const modes = await labelValues('mode', 'wsbench_server_messages_sent_total');
+  assert.deepEqual([...modes].sort(), [...MODES].sort());
+  for (const run of runs) {
+    const ids = await labelValues(
+      'run_id',
+      `wsbench_client_messages_received_total{mode=~"${run.mode}"}`,
+    );
+    assert.deepEqual(ids, [run.runId]);
+  }
+
+  t.diagnostic(`${panelQueries} panel queries x ${MODES.length} modes, ${names.length} rules:`);
+  for (const line of report) t.diagnostic(line);
+  assert.deepEqual(failures, [], 'queries without data');
+});
