@@ -41,11 +41,14 @@ help: ## Show this help: targets and variables with their defaults
 deps: ## Install the Debian packages the tests need (prometheus, chromium, docker.io, ...)
 	bash scripts/install-deps.sh
 
-node_modules/.package-lock.json: package-lock.json package.json protocol/package.json server/package.json client-bench/package.json
+# npm ci runs only when the lockfile or a package.json is newer than the last install (its own
+# stamp: npm ci wipes node_modules, so it must not run on every make).
+INSTALL_STAMP := node_modules/.wsbench-installed
+$(INSTALL_STAMP): package-lock.json package.json protocol/package.json server/package.json client-bench/package.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
-install: node_modules/.package-lock.json ## Install npm packages from the lockfile (when they changed)
+install: $(INSTALL_STAMP) ## Install npm packages from the lockfile (when they changed)
 
 build: install ## Compile TypeScript into dist/
 	npx tsc -p tsconfig.json
