@@ -1,6 +1,32 @@
-# Docker Compose runtime (issue #6). Defines RUNTIME_DETECTED for `make bench`.
-RUNTIME_DETECTED := native
+# Docker Compose runtime (issue #6), included by the Makefile. The work is done by
+# scripts/stack.sh (compose v2 or v1.29, .env, health waits) and scripts/docker-bench.mjs.
+
+# The stack's project name; make test-docker runs its own project beside a user's stack.
+WSBENCH_PROJECT ?= wsbench
+# make up GRAFANA=0 leaves Grafana out.
+GRAFANA ?= 1
+export WSBENCH_PROJECT GRAFANA
+
+# docker when a server container of the stack runs, else native. Recursive (=): docker is asked
+# only when RUNTIME is used (make bench, make help), never by make test or make build.
+RUNTIME_DETECTED = $(shell bash scripts/stack.sh runtime 2>/dev/null || echo native)
 
 .PHONY: up down logs ps test-docker bench-docker
-up down logs ps test-docker bench-docker:
-	@echo "make $@: the Docker runtime is not built yet (issue #6)" >&2; exit 2
+
+up: ## Start the Docker stack: MODE's server, Prometheus, Grafana (GRAFANA=0: without)
+	@bash scripts/stack.sh up
+
+down: ## Stop the Docker stack; removes its containers, network and volumes
+	@bash scripts/stack.sh down
+
+logs: ## Show the Docker stack's logs (follows on a terminal; TAIL=200)
+	@bash scripts/stack.sh logs
+
+ps: ## List the Docker stack's containers and their health
+	@bash scripts/stack.sh ps
+
+bench-docker: ## Run one benchmark with the client container against the running stack
+	@MODE_ORIGIN='$(origin MODE)' node scripts/docker-bench.mjs
+
+test-docker: ## End-to-end test of the Docker stack (dockerd, stand-in images, up, bench, down)
+	@bash scripts/docker-e2e.sh

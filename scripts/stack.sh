@@ -1,0 +1,213 @@
+#!/usr/bin/env bash
+# The Docker Compose stack, as the Makefile uses it (mk/docker.mk):
+#   scripts/stack.sh up              # MODE=ws-naive|ws|uws|all, GRAFANA=1|0; waits for health
+#   scripts/stack.sh down            # every container, network and volume of the stack
+#   scripts/stack.sh logs | ps
+#   scripts/stack.sh runtime         # prints "docker" when a server of the stack runs, else "native"
+#   scripts/stack.sh modes           # the modes whose server container runs, one a line
+#   scripts/stack.sh compose ARGS... # the compose command with the stack's project and .env
+# Compose: `docker compose` (v2) when it works, else `docker-compose` (v1.29); WSBENCH_COMPOSE
+# overrides. Project name: WSBENCH_PROJECT (default wsbench).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PROJECT=${WSBENCH_PROJECT:-wsbench}
+ALL_PROFILES=(ws-naive ws uws all bench grafana)
+SERVER_MODES=(ws-naive ws uws)
+
+log() { echo "stack: $*" >&2; }
+die() { log "$*"; exit 1; }
+bad() { log "$*"; exit 2; } # bad input (MODE, GRAFANA, ...): exit 2 as everywhere in wsbench
+
+compose_cmd() {
+  if [ -n "${WSBENCH_COMPOSE:-}" ]; then
+    read -r -a COMPOSE <<<"$WSBENCH_COMPOSE"
+  elif docker compose version >/dev/null 2>&1; then
+    COMPOSE=(docker compose)
+  elif command -v docker-compose >/dev/null 2>&1; then
+    COMPOSE=(docker-compose)
+  else
+    die "neither 'docker compose' nor 'docker-compose' works (install them with: make deps)"
+  fi
+}
+
+compose() { # compose [--profile P]... ARGS
+  "${COMPOSE[@]}" -p "$PROJECT" -f docker-compose.yml "$@"
+}
+
+all_profiles() {
+  local p
+  for p in "${ALL_PROFILES[@]}"; do printf -- '--profile %s ' "$p"; done
+}
+
+random_password() {
+  node -e 'process.stdout.write(require("node:crypto").randomBytes(18).toString("base64url"))' 2>/dev/null ||
+    head -c 18 /dev/urandom | base64 | tr '+/' '-_' | tr -d '='
+}
+
+# First use: .env from .env.example with a random Grafana admin password (never a known default).
+ensure_env() {
+  if [ ! -f .env ]; then
+    cp .env.example .env
+    chmod 600 .env
+    log "created .env from .env.example"
+  fi
+  if grep -qE '^GRAFANA_ADMIN_PASSWORD=\s*$' .env; then
+    local pw
+    pw=$(random_password)
+    sed -i -E "s|^GRAFANA_ADMIN_PASSWORD=\s*$|GRAFANA_ADMIN_PASSWORD=$pw|" .env
+    log "wrote a random Grafana admin password into .env (GRAFANA_ADMIN_PASSWORD)"
+  fi
+}
+
+# Reads one variable: the environment wins over .env, as in compose.
+setting() {
+  local name=$1 default=$2 v
+  v=${!name:-}
+  if [ -z "$v" ] && [ -f .env ]; then
+    v=$(sed -n -E "s/^$name=(.*)$/\1/p" .env | tail -n 1)
+  fi
+  echo "${v:-$default}"
+}
+
+validate() {
+  case "${MODE:=uws}" in
+    ws-naive | ws | uws | all) ;;
+    *) bad "invalid MODE \"$MODE\": expected ws-naive, ws, uws or all" ;;
+  esac
+  case "${GRAFANA:=1}" in
+    0 | 1) ;;
+    *) bad "invalid GRAFANA \"$GRAFANA\": expected 1 (start Grafana) or 0 (leave it out)" ;;
+  esac
+  local anon
+  anon=$(setting GRAFANA_ANONYMOUS false)
+  case "$anon" in
+    true | false) ;;
+    *) bad "invalid GRAFANA_ANONYMOUS \"$anon\": expected true or false" ;;
+  esac
+  local var val
+  for var in SERVER_CPUS CLIENT_CPUS; do
+    val=$(setting "$var" 0)
+    [[ "$val" =~ ^[0-9]+(\.[0-9]+)?$ ]] || bad "invalid $var \"$val\": expected a number of CPUs (0 = no limit)"
+  done
+  for var in SERVER_CPUSET CLIENT_CPUSET; do
+    val=$(setting "$var" '')
+    [[ -z "$val" || "$val" =~ ^[0-9]+([-,][0-9]+)*$ ]] || bad "invalid $var \"$val\": expected CPU numbers like 0 or 0-1 or 0,2 (empty = any)"
+  done
+}
+
+container_of() { compose $(all_profiles) ps -q "$1" 2>/dev/null | head -n 1; }
+
+# Waits until each service's container reports healthy; shows its logs when it exits or fails.
+wait_healthy() {
+  local timeout=${WAIT_TIMEOUT:-180} svc id status deadline
+  deadline=$((SECONDS + timeout))
+  for svc in "$@"; do
+    while :; do
+      id=$(container_of "$svc")
+      status=$([ -n "$id" ] && docker inspect -f '{{.State.Status}}/{{if .State.Health}}{{.State.Health.Status}}{{end}}' "$id" 2>/dev/null || echo missing/)
+      case "$status" in
+        running/healthy | running/) break ;;
+        exited/* | dead/* | */unhealthy)
+          compose $(all_profiles) logs --tail=40 "$svc" >&2 || true
+          die "$svc is $status"
+          ;;
+      esac
+      [ $SECONDS -lt $deadline ] || {
+        compose $(all_profiles) logs --tail=40 "$svc" >&2 || true
+        die "$svc not healthy after ${timeout}s (status $status)"
+      }
+      sleep 1
+    done
+    log "$svc is healthy"
+  done
+}
+
+cmd_up() {
+  validate
+  ensure_env
+  local profiles=() services=() mode m
+  if [ "$MODE" = all ]; then
+    for m in "${SERVER_MODES[@]}"; do services+=("server-$m"); done
+  else
+    services=("server-$MODE")
+    # A fair run has one server on the CPUs: stop the servers of the other modes.
+    for m in "${SERVER_MODES[@]}"; do
+      [ "$m" = "$MODE" ] && continue
+      if [ -n "$(container_of "server-$m")" ]; then
+        log "stopping server-$m (MODE=$MODE)"
+        compose $(all_profiles) rm -s -f "server-$m" >/dev/null
+      fi
+    done
+  fi
+  profiles=(--profile "$MODE" --profile bench)
+  services+=(prometheus)
+  [ "$GRAFANA" = 1 ] && profiles+=(--profile grafana) && services+=(grafana)
+  log "up: project $PROJECT, services ${services[*]} (${COMPOSE[*]})"
+  log "images: NODE_IMAGE=$(setting NODE_IMAGE node:20.18.0-bookworm-slim) PROMETHEUS_IMAGE=$(setting PROMETHEUS_IMAGE prom/prometheus:v2.53.2)"
+  # The client image is built now too, so that `make bench` starts at once.
+  local buildable=(client)
+  for m in "${services[@]}"; do [[ "$m" == server-* ]] && buildable+=("$m"); done
+  compose "${profiles[@]}" build "${buildable[@]}"
+  compose "${profiles[@]}" up -d "${services[@]}"
+  wait_healthy "${services[@]}"
+  print_urls "${services[@]}"
+}
+
+print_urls() {
+  local svc
+  echo
+  for svc in "$@"; do
+    case "$svc" in
+      server-ws-naive) echo "  server ws-naive  ws://127.0.0.1:$(setting SERVER_WS_NAIVE_PORT 8081)/  (GET /health, /metrics, /snapshot)" ;;
+      server-ws) echo "  server ws        ws://127.0.0.1:$(setting SERVER_WS_PORT 8082)/" ;;
+      server-uws) echo "  server uws       ws://127.0.0.1:$(setting SERVER_UWS_PORT 8083)/" ;;
+      prometheus) echo "  prometheus       http://127.0.0.1:$(setting PROMETHEUS_PORT 9090)/" ;;
+      grafana) echo "  grafana          http://127.0.0.1:$(setting GRAFANA_PORT 3000)/d/wsbench-overview  (user $(setting GRAFANA_ADMIN_USER admin), password in .env)" ;;
+    esac
+  done
+  echo
+  echo "  next: make bench CLIENTS=100 DURATION=30   |   make logs   |   make down"
+}
+
+cmd_down() {
+  ensure_env
+  # Every profile, so that no service of the stack is left behind whatever MODE started it.
+  compose $(all_profiles) down -v --remove-orphans
+}
+
+cmd_logs() {
+  ensure_env
+  local follow=()
+  [ -t 1 ] && follow=(-f)
+  compose $(all_profiles) logs --tail="${TAIL:-200}" "${follow[@]}"
+}
+
+cmd_ps() {
+  ensure_env
+  compose $(all_profiles) ps
+}
+
+# Only docker itself, no compose: this runs for every `make bench` and must be quick and quiet.
+running_servers() {
+  command -v docker >/dev/null 2>&1 || return 0
+  timeout 10 docker ps --filter "label=com.docker.compose.project=$PROJECT" \
+    --filter label=wsbench.role=server --filter status=running \
+    --format '{{.Label "wsbench.mode"}}' 2>/dev/null || true
+}
+
+case "${1:-}" in
+  up) compose_cmd && cmd_up ;;
+  down) compose_cmd && cmd_down ;;
+  logs) compose_cmd && cmd_logs ;;
+  ps) compose_cmd && cmd_ps ;;
+  compose)
+    shift
+    compose_cmd
+    ensure_env
+    compose "$@"
+    ;;
+  runtime) if [ -n "$(running_servers)" ]; then echo docker; else echo native; fi ;;
+  modes) running_servers | sort -u ;;
+  *) bad "unknown command \"${1:-}\": expected up, down, logs, ps, runtime, modes or compose" ;;
+esac
