@@ -59,6 +59,15 @@ function firstJsonLine(
   });
 }
 
+/** Keeps the last few KB a child wrote to a stream, for error messages. */
+function keepTail(stream: NodeJS.ReadableStream): () => string {
+  let tail = '';
+  stream.on('data', (chunk: Buffer) => {
+    tail = (tail + chunk.toString('utf8')).slice(-2000);
+  });
+  return () => tail.trim();
+}
+
 async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = once(child, 'exit');
@@ -90,12 +99,14 @@ test('every dashboard panel and recording rule returns data from a real Promethe
         { stdio: ['ignore', 'pipe', 'pipe'] },
       );
       children.push(server);
-      server.stderr!.resume();
+      const serverLog = keepTail(server.stderr!);
       const ready = await firstJsonLine(
         server.stdout!,
         (o) => o.event === 'listening',
         `${mode} ready line`,
-      );
+      ).catch((err: Error) => {
+        throw new Error(`${err.message}; server stderr:\n${serverLog()}`);
+      });
       const runId = `live-${mode}-${process.pid}`;
       const client = spawn(
         process.execPath,
@@ -108,12 +119,14 @@ test('every dashboard panel and recording rule returns data from a real Promethe
         { stdio: ['ignore', 'ignore', 'pipe'] },
       );
       children.push(client);
+      const clientLog = keepTail(client.stderr!);
       const metrics = await firstJsonLine(
         client.stderr!,
         (o) => o.event === 'metrics',
         `${mode} client metrics port`,
-      );
-      client.stderr!.resume();
+      ).catch((err: Error) => {
+        throw new Error(`${err.message}; client stderr:\n${clientLog()}`);
+      });
       return { mode, runId, serverPort: ready.port as number, metricsPort: metrics.port as number };
     }),
   );
