@@ -1,0 +1,209 @@
+// The result document (schemaVersion 1, see result.schema.json and docs/client-bench.md) and
+// the summary table humans read on stderr.
+import os from 'node:os';
+import type { Config } from './config.js';
+import { median, type Aggregate } from './aggregate.js';
+
+/** A worker busier than this (event-loop utilisation) measures itself, not the server. */
+export const BUSY_LIMIT = 0.9;
+/** Event-loop delay p99 above this means the worker fell behind its sockets. */
+export const LAG_LIMIT_MS = 250;
+
+export interface Result {
+  schemaVersion: 1;
+  runId: string;
+  startedAt: string;
+  endedAt: string;
+  machine: {
+    cpus: number;
+    model: string;
+    node: string;
+    os: string;
+    arch: string;
+    totalMemBytes: number;
+  };
+  config: Pick<Config, 'url' | 'clients' | 'duration' | 'warmup' | 'workers' | 'symbols'> & {
+    connectRate: number;
+    pingInterval: number;
+  };
+  target: { mode: string; health: Record<string, unknown> | null };
+  throughput: {
+    msgsPerSec: number;
+    bytesPerSec: number;
+    windowSec: number;
+    perClient: { min: number; median: number; max: number };
+  };
+  delivery: {
+    received: number;
+    expected: number;
+    gaps: number;
+    duplicates: number;
+    reordered: number;
+    serverSent: number | null;
+  };
+  latencyUs: Aggregate['latencyUs'];
+  rttUs: Aggregate['rttUs'];
+  connectMs: Aggregate['connectMs'];
+  connections: { opened: number; failed: number; openAtEnd: number };
+  client: {
+    cpuCores: number;
+    clientBound: boolean;
+    workers: { cpuCores: number; eventLoopP99Ms: number }[];
+  };
+  errors: { type: string; count: number; message: string }[];
+  closes: Record<string, number>;
+  aborted: null | { reason: string };
+}
+
+export interface RunContext {
+  config: Config;
+  runId: string;
+  startedAt: Date;
+  endedAt: Date;
+  mode: string;
+  health: Record<string, unknown> | null;
+  serverSent: number | null;
+  /** CPU of the whole client process over the window, in cores. */
+  cpuCores: number;
+  opened: number;
+  failed: number;
+  aborted: string | null;
+}
+
+const round = (v: number, digits = 3) => Math.round(v * 10 ** digits) / 10 ** digits;
+
+export function machineInfo(): Result['machine'] {
+  const cpus = os.cpus();
+  return {
+    cpus: cpus.length,
+    model: cpus[0]?.model ?? 'unknown',
+    node: process.version,
+    os: `${os.type()} ${os.release()}`,
+    arch: process.arch,
+    totalMemBytes: os.totalmem(),
+  };
+}
+
+export function buildResult(agg: Aggregate, ctx: RunContext): Result {
+  const sec = agg.windowUs / 1e6;
+  const rate = (n: number) => (sec > 0 ? round(n / sec, 1) : 0);
+  const per = agg.perClient;
+  const workers = agg.busy.map((b, i) => ({
+    cpuCores: round(b),
+    eventLoopP99Ms: round(agg.eventLoopP99Ms[i], 1),
+  }));
+  const clientBound = workers.some(
+    (w) => w.cpuCores >= BUSY_LIMIT || w.eventLoopP99Ms >= LAG_LIMIT_MS,
+  );
+  const c = ctx.config;
+  return {
+    schemaVersion: 1,
+    runId: ctx.runId,
+    startedAt: ctx.startedAt.toISOString(),
+    endedAt: ctx.endedAt.toISOString(),
+    machine: machineInfo(),
+    config: {
+      url: c.url,
+      clients: c.clients,
+      duration: c.duration,
+      warmup: c.warmup,
+      workers: c.workers,
+      symbols: c.symbols,
+      connectRate: c.connectRate,
+      pingInterval: c.pingInterval,
+    },
+    target: { mode: ctx.mode, health: ctx.health },
+    throughput: {
+      msgsPerSec: rate(agg.received),
+      bytesPerSec: rate(agg.bytes),
+      windowSec: round(sec),
+      perClient: {
+        min: per.length ? rate(per[0]) : 0,
+        median: rate(median(per)),
+        max: per.length ? rate(per[per.length - 1]) : 0,
+      },
+    },
+    delivery: {
+      received: agg.received,
+      expected: agg.expected,
+      gaps: agg.gaps,
+      duplicates: agg.duplicates,
+      reordered: agg.reordered,
+      serverSent: ctx.serverSent,
+    },
+    latencyUs: agg.latencyUs,
+    rttUs: agg.rttUs,
+    connectMs: {
+      p50: round(agg.connectMs.p50),
+      p99: round(agg.connectMs.p99),
+      max: round(agg.connectMs.max),
+    },
+    connections: { opened: ctx.opened, failed: ctx.failed, openAtEnd: agg.open },
+    client: { cpuCores: round(ctx.cpuCores), clientBound, workers },
+    errors: agg.errors,
+    closes: agg.closes,
+    aborted: ctx.aborted === null ? null : { reason: ctx.aborted },
+  };
+}
+
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+const ms = (us: number) => (us / 1000).toFixed(us < 10_000 ? 2 : 1) + ' ms';
+
+export function formatSummary(r: Result): string {
+  const rows: [string, string][] = [
+    ['run', `${r.runId}  (target ${r.target.mode}, ${r.config.url})`],
+    [
+      'window',
+      `${r.throughput.windowSec} s, ${r.connections.openAtEnd}/${r.config.clients} connections open at end`,
+    ],
+    [
+      'throughput',
+      `${fmt(r.throughput.msgsPerSec)} msg/s   ${(r.throughput.bytesPerSec / 1e6).toFixed(2)} MB/s`,
+    ],
+    [
+      'per client',
+      `min ${fmt(r.throughput.perClient.min)}  median ${fmt(r.throughput.perClient.median)}  max ${fmt(r.throughput.perClient.max)} msg/s`,
+    ],
+    [
+      'delivery',
+      `received ${fmt(r.delivery.received)} / expected ${fmt(r.delivery.expected)}` +
+        (r.delivery.serverSent === null ? '' : ` (server sent ${fmt(r.delivery.serverSent)})`),
+    ],
+    [
+      'seq',
+      `gaps ${fmt(r.delivery.gaps)}  duplicates ${fmt(r.delivery.duplicates)}  reordered ${fmt(r.delivery.reordered)}`,
+    ],
+    [
+      'latency',
+      `p50 ${ms(r.latencyUs.p50)}  p90 ${ms(r.latencyUs.p90)}  p99 ${ms(r.latencyUs.p99)}  ` +
+        `p99.9 ${ms(r.latencyUs.p999)}  max ${ms(r.latencyUs.max)}  (n=${fmt(r.latencyUs.count)})`,
+    ],
+  ];
+  if (r.rttUs)
+    rows.push(['rtt', `p50 ${ms(r.rttUs.p50)}  p99 ${ms(r.rttUs.p99)}  max ${ms(r.rttUs.max)}`]);
+  rows.push(
+    ['connect', `p50 ${r.connectMs.p50} ms  p99 ${r.connectMs.p99} ms  max ${r.connectMs.max} ms`],
+    [
+      'client cpu',
+      `${r.client.cpuCores} cores; workers busy ${r.client.workers.map((w) => w.cpuCores.toFixed(2)).join(' ')}`,
+    ],
+  );
+  if (r.errors.length)
+    rows.push(['errors', r.errors.map((e) => `${e.type} x${e.count}: ${e.message}`).join('; ')]);
+  if (Object.keys(r.closes).length) {
+    rows.push([
+      'closes',
+      Object.entries(r.closes)
+        .map(([c, n]) => `${c} x${n}`)
+        .join('  '),
+    ]);
+  }
+  const lines = rows.map(([k, v]) => `  ${k.padEnd(11)} ${v}`);
+  if (r.client.clientBound) {
+    lines.unshift(
+      '  !!! CLIENT-BOUND: a client worker was saturated — these numbers measure the client, not the server !!!',
+    );
+  }
+  if (r.aborted) lines.unshift(`  !!! ABORTED: ${r.aborted.reason} — partial result !!!`);
+  return ['client-bench result', ...lines].join('\n');
+}
