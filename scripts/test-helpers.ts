@@ -1,12 +1,13 @@
 // Helpers for the scripts' tests: run the real zx scripts as child processes, and look at a
 // report.html in headless Chromium the way a person would (console clean, charts drawn).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { loadResultSchema, validate } from '../client-bench/schema-check.js';
 
 /** The repository root (tests run from dist/scripts/). */
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -192,4 +193,56 @@ export async function inspectReport(
   } finally {
     await browser.close();
   }
+}
+
+/**
+ * The schema of make bench's result.json: client-bench/result.schema.json (the client's result,
+ * unchanged) merged with scripts/bench-result.schema.json (the blocks the orchestrator adds).
+ */
+export function benchResultSchema(): Record<string, any> {
+  const client = loadResultSchema();
+  const ext = JSON.parse(
+    readFileSync(path.join(repoRoot, 'scripts/bench-result.schema.json'), 'utf8'),
+  );
+  return {
+    ...client,
+    required: [...client.required, ...ext.required],
+    properties: { ...client.properties, ...ext.properties },
+    $defs: { ...client.$defs, ...ext.$defs },
+  };
+}
+
+export function validateBenchResult(result: unknown): string[] {
+  return validate(result, benchResultSchema());
+}
+
+/** Processes whose command line mentions `needle` (e.g. a test's temp folder), except ourselves. */
+export function processesMentioning(needle: string): { pid: number; cmd: string }[] {
+  const found: { pid: number; cmd: string }[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      if (cmd.includes(needle) && isAlive(Number(entry))) found.push({ pid: Number(entry), cmd });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+/** Live child processes of `pid` (from /proc/<pid>/stat's ppid field). */
+export function childrenOf(pid: number): number[] {
+  const kids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid && isAlive(Number(entry))) kids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return kids;
 }

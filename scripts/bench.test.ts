@@ -1,0 +1,167 @@
+// make bench (native) end to end: the real server and client-bench, short runs (2 s) into a temp
+// RESULTS_DIR. Asserts what a user checks: exit code, a result.json that validates, non-zero
+// throughput with consistent delivery accounting, CPU/RSS/HTTP numbers, placement, reports, no
+// process left behind.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, readlinkSync } from 'node:fs';
+import path from 'node:path';
+import { requireTool } from '../testutil/require-tool.js';
+import {
+  inspectReport,
+  isAlive,
+  processesMentioning,
+  run,
+  tempDir,
+  validateBenchResult,
+} from './test-helpers.js';
+
+const SHORT = {
+  CLIENTS: '4',
+  DURATION: '2',
+  WARMUP: '1',
+  RATE: '0',
+  SYMBOLS: '8',
+  PROMETHEUS: '0',
+};
+
+function readResult(runDir: string) {
+  return JSON.parse(readFileSync(path.join(runDir, 'result.json'), 'utf8'));
+}
+
+function lastJsonLine(stdout: string) {
+  const lines = stdout
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('{'));
+  assert.ok(lines.length > 0, `a JSON line on stdout, got: ${stdout}`);
+  return JSON.parse(lines[lines.length - 1]);
+}
+
+function assertRun(result: any, mode: string, clients: number) {
+  assert.deepEqual(
+    validateBenchResult(result),
+    [],
+    'result.json validates against the merged schema',
+  );
+  assert.equal(result.aborted, null, 'not aborted');
+  assert.equal(result.server.mode, mode);
+  assert.equal(result.target.mode, mode, 'client saw the same mode in /health');
+  assert.equal(result.config.clients, clients);
+  assert.ok(result.throughput.msgsPerSec > 0, 'non-zero throughput');
+  const d = result.delivery;
+  assert.ok(d.received > 0, 'messages received');
+  assert.ok(d.expected >= d.received, `expected (${d.expected}) covers received (${d.received})`);
+  assert.equal(d.duplicates, 0, 'no duplicates');
+  assert.equal(d.reordered, 0, 'no reordering');
+  assert.ok(result.latencyUs.count > 0 && result.latencyUs.p50 > 0, 'latency recorded');
+  assert.ok(result.server.cpuCores > 0, 'server CPU sampled');
+  assert.ok(result.server.rssMaxBytes > 10 * 1024 * 1024, 'server RSS sampled');
+  assert.ok(result.resources.client.cpuCores > 0, 'client CPU sampled');
+  assert.ok(result.resources.server.samples.length >= 3, 'CPU/RSS series over the window');
+  assert.ok(
+    result.http && result.http.requests > 0 && result.http.reqPerSec > 0,
+    'autocannon hit /snapshot',
+  );
+  assert.equal(result.http.non2xx, 0, '/snapshot answered 200');
+  assert.ok(result.bench.versions.node.startsWith('v20'), 'Node version recorded');
+  for (const pid of [result.placement.server.pid, result.placement.client.pid]) {
+    assert.equal(isAlive(pid), false, `pid ${pid} was stopped`);
+  }
+}
+
+for (const mode of ['ws-naive', 'ws', 'uws']) {
+  test(`bench ${mode}: short native run writes a valid result, reports and results/latest`, async (t) => {
+    const tmp = await tempDir(`wsbench-bench-${mode}-`);
+    t.after(tmp.remove);
+    // ws-naive runs unpinned to cover PIN=0; the others use the default placement.
+    const pin: Record<string, string> = mode === 'ws-naive' ? { PIN: '0' } : {};
+    const res = await run('node', ['scripts/bench.mjs'], {
+      ...SHORT,
+      ...pin,
+      MODE: mode,
+      RESULTS_DIR: tmp.dir,
+    });
+    assert.equal(res.code, 0, res.stderr);
+    const out = lastJsonLine(res.stdout);
+    assert.equal(out.event, 'result');
+    const result = readResult(out.runDir);
+    assertRun(result, mode, 4);
+    assert.match(res.stderr, /measure: /, 'phase lines on stderr');
+    assert.match(res.stderr, /msg\/s delivered/, 'summary on stderr');
+    assert.equal(
+      path.resolve(tmp.dir, readlinkSync(path.join(tmp.dir, 'latest'))),
+      out.runDir,
+      'latest -> run',
+    );
+    assert.ok(existsSync(out.reportMd) && existsSync(out.reportHtml), 'report.md and report.html');
+    const md = readFileSync(out.reportMd, 'utf8');
+    assert.match(md, new RegExp(`\\| ${mode} \\| 4 \\|`), 'summary row in report.md');
+    if (mode === 'ws-naive') {
+      assert.equal(result.placement.pinned, false);
+      assert.equal(result.placement.reason, 'PIN=0');
+    } else {
+      assert.equal(result.placement.pinned, true, 'pinned on a 2-core machine');
+      assert.notEqual(
+        result.placement.server.cores,
+        result.placement.client.cores,
+        'separate cores',
+      );
+    }
+    assert.deepEqual(processesMentioning(tmp.dir), [], 'no process left behind');
+  });
+}
+
+test('make bench-native passes MODE/CLIENTS/DURATION through the Makefile; report.html draws real data', async (t) => {
+  const tmp = await tempDir('wsbench-bench-make-');
+  t.after(tmp.remove);
+  // -o build -o install: `make test` has built already; the recipe under test is bench-native.
+  const res = await run(
+    'make',
+    ['--no-print-directory', '-o', 'build', '-o', 'install', 'bench-native'],
+    {
+      ...SHORT,
+      MODE: 'uws',
+      CLIENTS: '3',
+      RESULTS_DIR: tmp.dir,
+    },
+  );
+  assert.equal(res.code, 0, res.stderr);
+  const out = lastJsonLine(res.stdout);
+  const result = readResult(out.runDir);
+  assertRun(result, 'uws', 3);
+  assert.equal(result.config.duration, 2);
+
+  const chromium = requireTool(t, 'chromium', 'make deps (apt-get install chromium)');
+  if (!chromium) return;
+  const page = await inspectReport(chromium, out.reportHtml);
+  assert.deepEqual(page.errors, [], 'no console errors');
+  assert.deepEqual(page.requests, [], 'self-contained: no network requests');
+  assert.equal(page.charts.length, 3);
+  for (const c of page.charts) {
+    assert.ok(c.points > 0, `${c.canvasId} has data`);
+    assert.ok(c.paintedPixels > 1000, `${c.canvasId} is drawn`);
+  }
+  assert.match(page.text, /uws/);
+});
+
+test('bench: bad settings exit 2 quoting the value and listing what is allowed', async (t) => {
+  const tmp = await tempDir('wsbench-bench-bad-');
+  t.after(tmp.remove);
+  const bad = await run('node', ['scripts/bench.mjs'], {
+    MODE: 'uwebsockets',
+    RESULTS_DIR: tmp.dir,
+  });
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /invalid MODE "uwebsockets": expected one of ws-naive, ws, uws/);
+  const dur = await run('node', ['scripts/bench.mjs'], {
+    MODE: 'ws',
+    DURATION: 'ten',
+    RESULTS_DIR: tmp.dir,
+  });
+  assert.equal(dur.code, 2);
+  assert.match(dur.stderr, /invalid DURATION "ten": expected a number from 1 to 3600/);
+  const pin = await run('node', ['scripts/bench.mjs'], { PIN: 'maybe', RESULTS_DIR: tmp.dir });
+  assert.equal(pin.code, 2);
+  assert.match(pin.stderr, /invalid PIN "maybe"/);
+});

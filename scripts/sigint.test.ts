@@ -1,0 +1,56 @@
+// Ctrl-C in the middle of make bench: every process it started is gone (checked by pid), the
+// exit code is 130, and what was measured is kept in result.json (marked aborted) and the reports.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { childrenOf, isAlive, processesMentioning, start, tempDir } from './test-helpers.js';
+
+test('SIGINT during the measured window stops server and client and keeps a partial result', async (t) => {
+  const tmp = await tempDir('wsbench-sigint-');
+  t.after(tmp.remove);
+  const bench = start('node', ['scripts/bench.mjs'], {
+    MODE: 'ws',
+    CLIENTS: '4',
+    DURATION: '60',
+    WARMUP: '1',
+    PROMETHEUS: '0',
+    RESULTS_DIR: tmp.dir,
+  });
+  t.after(() => {
+    if (bench.child.exitCode === null) bench.child.kill('SIGKILL');
+  });
+  await bench.waitForStderr(/measure: /, 60_000);
+  // let it measure for a moment, then Ctrl-C
+  await new Promise((r) => setTimeout(r, 1500));
+  const running = childrenOf(bench.child.pid!);
+  assert.ok(running.length >= 2, `server and client are running (children: ${running.join(', ')})`);
+  bench.child.kill('SIGINT');
+  const done = await bench.done;
+  assert.equal(done.code, 130, done.stderr);
+  assert.match(done.stderr, /SIGINT: stopping every process/);
+
+  const out = JSON.parse(done.stdout.trim().split('\n').pop()!);
+  const result = JSON.parse(readFileSync(out.result, 'utf8'));
+  assert.match(result.aborted.reason, /SIGINT/);
+  for (const pid of [result.placement.server.pid, result.placement.client.pid, ...running]) {
+    assert.equal(isAlive(pid), false, `pid ${pid} was stopped`);
+  }
+  assert.deepEqual(processesMentioning(tmp.dir), [], 'nothing left behind');
+  assert.ok(
+    running.includes(result.placement.server.pid) && running.includes(result.placement.client.pid),
+  );
+  // what was measured is kept: client-bench's partial result and the sampled resources
+  assert.ok(result.delivery.received > 0, 'messages measured before Ctrl-C are kept');
+  assert.ok(result.throughput.msgsPerSec > 0);
+  assert.ok(result.resources.server.samples.length > 0, 'server CPU/RSS samples kept');
+  assert.ok(result.resources.windowSec < 30, 'the window ended at Ctrl-C');
+  assert.ok(
+    existsSync(path.join(out.runDir, 'report.md')) &&
+      existsSync(path.join(out.runDir, 'report.html')),
+  );
+  assert.match(
+    readFileSync(path.join(out.runDir, 'report.md'), 'utf8'),
+    /run aborted \(interrupted[^)]*SIGINT/,
+  );
+});
