@@ -28,10 +28,17 @@ export class TickBatch {
 // Starting prices for the base pairs; further symbols start at 100.
 const START_PRICES = [50000, 3000, 150, 0.6, 0.45, 0.12, 35, 7];
 
+/** Price grid per magnitude, as "units per 1.0", so prices are integers of units. */
+function unitsPerOne(price: number): number {
+  return price < 1 ? 10000 : price < 100 ? 100 : 4;
+}
+
 export class Generator {
   readonly symbols: readonly string[];
   readonly seq: Float64Array;
-  readonly price: Float64Array;
+  /** Price per symbol in grid units (integers): the walk never accumulates float error. */
+  readonly units: Float64Array;
+  readonly perOne: Float64Array;
   /** Latest encoded tick per symbol ('' before the first), for /snapshot. */
   readonly latest: string[];
   /** Ticks generated so far (the ticks_generated counter reads this). */
@@ -42,9 +49,14 @@ export class Generator {
   constructor(symbolCount: number, random: () => number = Math.random) {
     this.symbols = symbolNames(symbolCount);
     this.seq = new Float64Array(symbolCount);
-    this.price = new Float64Array(symbolCount);
+    this.units = new Float64Array(symbolCount);
+    this.perOne = new Float64Array(symbolCount);
     this.latest = new Array<string>(symbolCount).fill('');
-    for (let i = 0; i < symbolCount; i++) this.price[i] = START_PRICES[i] ?? 100;
+    for (let i = 0; i < symbolCount; i++) {
+      const p = START_PRICES[i] ?? 100;
+      this.perOne[i] = unitsPerOne(p);
+      this.units[i] = Math.round(p * this.perOne[i]);
+    }
     this.random = random;
   }
 
@@ -52,20 +64,19 @@ export class Generator {
   push(batch: TickBatch, ts: number): void {
     const s = this.next;
     this.next = s + 1 === this.symbols.length ? 0 : s + 1;
-    // Random walk of at most ±0.1% per tick, rounded to a price grid that fits the magnitude;
-    // the floor keeps it positive forever.
-    const p = this.price[s];
-    const step = p < 1 ? 1e-4 : p < 100 ? 1e-2 : 0.25;
-    let np = Math.round((p * (1 + (this.random() - 0.5) * 0.002)) / step) * step;
-    np = Number(np.toFixed(4));
-    if (!(np >= step)) np = step;
-    this.price[s] = np;
+    // Random walk of at most ±0.1% per tick on an integer grid; dividing an integer by the
+    // grid's power of ten prints as a short decimal (no 0.30000000000000004), and the floor of
+    // one unit keeps the price positive forever.
+    let u = this.units[s];
+    u += Math.round((this.random() - 0.5) * 0.002 * u);
+    if (u < 1) u = 1;
+    this.units[s] = u;
     const seq = ++this.seq[s];
     const i = batch.count++;
     const t = batch.ticks[i];
     t.symbol = this.symbols[s];
     t.seq = seq;
-    t.price = np;
+    t.price = u / this.perOne[s];
     t.size = Math.round(this.random() * 1000 + 1) / 1000;
     t.ts = ts;
     const text = encodeTick(t);

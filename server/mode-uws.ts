@@ -19,6 +19,15 @@ const SHUTDOWN_CODE = 1001;
 /** uWS's own backpressure limit = ours + this margin (our check runs at least every ms). */
 const UWS_LIMIT_MARGIN = 1 << 20;
 const CHECK_INTERVAL_NS = 1_000_000n;
+const TOO_BIG_CODE = 1009;
+
+/**
+ * uWS's own payload limit: 4x ours (at least 64 KiB, at most the 16 MiB flag maximum). Frames up
+ * to it get a proper 1009 from us; beyond it uWS drops the connection (1006) before buffering.
+ */
+export function uwsPayloadLimit(maxPayload: number): number {
+  return Math.min(16 * 2 ** 20, Math.max(4 * maxPayload, 64 * 1024));
+}
 const STATUS: Record<number, string> = {
   200: '200 OK',
   404: '404 Not Found',
@@ -44,6 +53,9 @@ interface UserData {
 function loadNative(): UwsModule {
   const require = createRequire(import.meta.url);
   let uws: UwsModule;
+  // The package prints its fallback notice with console.log; stdout is for the ready line only.
+  const log = console.log;
+  console.log = console.error;
   try {
     uws = require('uWebSockets.js') as UwsModule;
   } catch (err) {
@@ -91,7 +103,9 @@ export class UwsMode implements BroadcastMode {
     this.app = uws.App();
     this.app.ws<UserData>('/*', {
       compression: uws.DISABLED,
-      maxPayloadLength: config.maxPayload,
+      // uWS cuts frames over its limit without a close frame (1006); we want 1009 for frames
+      // over --max-payload, so uWS's limit sits above ours and message() enforces ours.
+      maxPayloadLength: uwsPayloadLimit(config.maxPayload),
       maxBackpressure: config.maxBackpressure + UWS_LIMIT_MARGIN,
       closeOnBackpressureLimit: 0,
       idleTimeout: 120,
@@ -133,6 +147,11 @@ export class UwsMode implements BroadcastMode {
   private message(ws: UWS.WebSocket<UserData>, message: ArrayBuffer, isBinary: boolean): void {
     const c = ws.getUserData().client;
     if (!c || c.closed) return;
+    if (message.byteLength > this.ctx.config.maxPayload) {
+      c.closed = true;
+      ws.end(TOO_BIG_CODE, 'message too big');
+      return;
+    }
     // The ArrayBuffer is only valid during this call; toString copies it.
     const out = isBinary
       ? c.session.binary(message.byteLength)
