@@ -196,7 +196,7 @@ export const OVERVIEW: Section[] = [
       {
         title: 'Delivered / sent',
         description:
-          'Client receipts divided by server deliveries. Near 100% when one client-bench holds all connections; below means frames in flight or lost.',
+          'Client receipts divided by server deliveries. Near 100% when one client-bench holds all connections; below means frames in flight or lost. Server and client are scraped at different instants, so with bursty modes short windows swing around 100%: zoom out to read it.',
         type: 'timeseries',
         unit: 'percentunit',
         queries: [
