@@ -31,17 +31,23 @@ const MAX_SYMBOL_BYTES = 64;
 // 2^53: integers above it are not exact in a double.
 const MAX_SAFE_DIGITS = 15;
 
-function matchAt(buf: Uint8Array, at: number, lit: Uint8Array): boolean {
-  if (at < 0 || at + lit.length > buf.length) return false;
+function matchAt(buf: Uint8Array, at: number, lit: Uint8Array, end: number): boolean {
+  if (at < 0 || at + lit.length > end) return false;
   for (let i = 0; i < lit.length; i++) if (buf[at + i] !== lit[i]) return false;
   return true;
 }
 
 /** Parses the unsigned integer at buf[from..]; returns the index after it, or -1. */
-function readUint(buf: Uint8Array, from: number, out: Scanned, field: 'seq' | 'id'): number {
+function readUint(
+  buf: Uint8Array,
+  from: number,
+  out: Scanned,
+  field: 'seq' | 'id',
+  frameEnd: number,
+): number {
   let v = 0;
   let i = from;
-  const end = Math.min(buf.length, from + MAX_SAFE_DIGITS);
+  const end = Math.min(frameEnd, from + MAX_SAFE_DIGITS);
   for (; i < end; i++) {
     const c = buf[i] - 48;
     if (c < 0 || c > 9) break;
@@ -53,16 +59,17 @@ function readUint(buf: Uint8Array, from: number, out: Scanned, field: 'seq' | 'i
 }
 
 /** Reads the trailing `,"ts":<digits>}` that ends every tick and pong. */
-function readTrailingTs(buf: Uint8Array, out: Scanned): boolean {
-  let i = buf.length - 1;
-  if (i < 0 || buf[i] !== 0x7d /* } */) return false;
+function readTrailingTs(buf: Uint8Array, out: Scanned, start: number, end: number): boolean {
+  let i = end - 1;
+  if (i < start || buf[i] !== 0x7d /* } */) return false;
   const digitsEnd = i;
   i--;
-  while (i >= 0 && buf[i] >= 48 && buf[i] <= 57) i--;
+  while (i >= start && buf[i] >= 48 && buf[i] <= 57) i--;
   const digitsStart = i + 1;
   const n = digitsEnd - digitsStart;
   if (n === 0 || n > MAX_SAFE_DIGITS) return false;
-  if (!matchAt(buf, digitsStart - TS_FIELD.length, TS_FIELD)) return false;
+  if (digitsStart - TS_FIELD.length < start) return false;
+  if (!matchAt(buf, digitsStart - TS_FIELD.length, TS_FIELD, end)) return false;
   let v = 0;
   for (let j = digitsStart; j < digitsEnd; j++) v = v * 10 + (buf[j] - 48);
   out.ts = v;
@@ -74,26 +81,34 @@ function readTrailingTs(buf: Uint8Array, out: Scanned): boolean {
  * FRAME_PONG (id, ts) or FRAME_OTHER (subscribed, error, or anything malformed).
  */
 export function scanFrame(buf: Uint8Array, out: Scanned): FrameKind {
-  if (matchAt(buf, 0, TICK_PREFIX)) {
-    let i = TICK_PREFIX.length;
+  return scanFrameAt(buf, 0, buf.length, out);
+}
+
+/**
+ * scanFrame on the frame at buf[start..end) without a subarray (no allocation per message: the
+ * client scans payloads in place in its read buffer). symbolStart/End are indexes into `buf`.
+ */
+export function scanFrameAt(buf: Uint8Array, start: number, end: number, out: Scanned): FrameKind {
+  if (matchAt(buf, start, TICK_PREFIX, end)) {
+    let i = start + TICK_PREFIX.length;
     let h = 0x811c9dc5;
-    const limit = Math.min(buf.length, i + MAX_SYMBOL_BYTES);
+    const limit = Math.min(end, i + MAX_SYMBOL_BYTES);
     for (; i < limit; i++) {
       const c = buf[i];
       if (c === 0x22 /* " */) break;
       h = Math.imul(h ^ c, 0x01000193);
     }
-    if (i === TICK_PREFIX.length || i >= limit) return FRAME_OTHER;
-    out.symbolStart = TICK_PREFIX.length;
+    if (i === start + TICK_PREFIX.length || i >= limit) return FRAME_OTHER;
+    out.symbolStart = start + TICK_PREFIX.length;
     out.symbolEnd = i;
     out.symbolHash = h >>> 0;
-    if (!matchAt(buf, i, SEQ_FIELD)) return FRAME_OTHER;
-    if (readUint(buf, i + SEQ_FIELD.length, out, 'seq') < 0) return FRAME_OTHER;
-    return readTrailingTs(buf, out) ? FRAME_TICK : FRAME_OTHER;
+    if (!matchAt(buf, i, SEQ_FIELD, end)) return FRAME_OTHER;
+    if (readUint(buf, i + SEQ_FIELD.length, out, 'seq', end) < 0) return FRAME_OTHER;
+    return readTrailingTs(buf, out, start, end) ? FRAME_TICK : FRAME_OTHER;
   }
-  if (matchAt(buf, 0, PONG_PREFIX)) {
-    if (readUint(buf, PONG_PREFIX.length, out, 'id') < 0) return FRAME_OTHER;
-    return readTrailingTs(buf, out) ? FRAME_PONG : FRAME_OTHER;
+  if (matchAt(buf, start, PONG_PREFIX, end)) {
+    if (readUint(buf, start + PONG_PREFIX.length, out, 'id', end) < 0) return FRAME_OTHER;
+    return readTrailingTs(buf, out, start, end) ? FRAME_PONG : FRAME_OTHER;
   }
   return FRAME_OTHER;
 }
