@@ -80,6 +80,28 @@ describe('pacer', () => {
     assert.equal(p.gen.generated, 1 + 64 + 64 + 64);
   });
 
+  it('rate 0 on the interval timer emits batches for one millisecond per firing', () => {
+    let ns = 1_000_000_000n;
+    const sizes: number[] = [];
+    const pacer = new Pacer({
+      rate: 0,
+      batch: 10,
+      timer: 'interval',
+      generator: new Generator(2),
+      hrtime: () => {
+        ns += 100_000n; // every clock read advances 0.1 ms
+        return ns;
+      },
+      onBatch: (b) => sizes.push(b.count),
+    });
+    pacer.start();
+    sizes.length = 0;
+    pacer.turn();
+    pacer.stop();
+    // Each batch costs one clock read (0.1 ms): ten batches fill the millisecond.
+    assert.deepEqual(sizes, new Array(10).fill(10));
+  });
+
   it('the turn cap covers 2 ms of ticks at high rates', () => {
     assert.equal(turnCap(0, 64), 64);
     assert.equal(turnCap(1_000_000, 64), 2000);
