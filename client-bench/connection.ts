@@ -9,11 +9,12 @@ import {
   FRAME_PONG,
   FRAME_TICK,
   nowUs,
-  scanFrame,
+  scanFrameAt,
   type Scanned,
 } from '../protocol/index.js';
 import { LeanWebSocket, OPEN, type FrameSink, type ConnectOptions } from './wsclient.js';
 import { CONNECT_BUCKETS_MS, LATENCY_BUCKETS_US } from './layout.js';
+import { Recorder } from './recorder.js';
 
 export function newHistogram(): Histogram {
   return hdr.build({
@@ -52,7 +53,9 @@ export class Tally {
   totalReordered = 0;
   latencySumUs = 0;
   readonly latencyBuckets = new Float64Array(LATENCY_BUCKETS_US.length + 1);
-  /** Latency since the last progress tick (for the live p99). */
+  /** Latency of every tick since the last fold (the per-message path records here only). */
+  readonly recorder = new Recorder();
+  /** Latency since the last fold (for the live p99). */
   readonly interval = newHistogram();
   /** Connect (TCP + upgrade) time, µs. */
   readonly connectUs = newHistogram();
@@ -80,11 +83,30 @@ export class Tally {
     else this.errors.set(type, { count: 1, message });
   }
 
-  /** Moves the interval's latencies into the window histogram; returns the interval's p99. */
+  /**
+   * Drains the recorder into the window histogram (when the window is open), the Prometheus
+   * buckets and the interval histogram; returns the interval's p99 in µs.
+   */
   foldInterval(): number {
-    const p99 = this.interval.totalCount > 0 ? this.interval.getValueAtPercentile(99) : 0;
-    if (this.windowOpen) this.latency.add(this.interval);
-    this.interval.reset();
+    const interval = this.interval;
+    const latency = this.windowOpen ? this.latency : null;
+    const buckets = this.bucketLatency ? this.latencyBuckets : null;
+    const bounds = LATENCY_BUCKETS_US;
+    let sum = 0;
+    this.recorder.drain((v, n) => {
+      interval.recordValueWithCount(v, n);
+      latency?.recordValueWithCount(v, n);
+      if (buckets) {
+        let i = 0;
+        while (i < bounds.length && v > bounds[i]) i++;
+        buckets[i] += n;
+        sum += v * n;
+      }
+    });
+    this.latencySumUs += sum;
+    const p99 =
+      interval.totalCount > 0 ? Math.min(interval.getValueAtPercentile(99), interval.maxValue) : 0;
+    interval.reset();
     return p99;
   }
 
@@ -182,33 +204,22 @@ export class Connection implements FrameSink {
     return sum;
   }
 
-  onText(buf: Buffer, start: number, end: number): void {
-    const kind = scanFrame(buf.subarray(start, end), scanned);
+  onText(buf: Buffer, start: number, end: number, now: number): void {
+    const kind = scanFrameAt(buf, start, end, scanned);
     const tally = this.tally;
     if (kind === FRAME_TICK) {
-      const now = nowUs();
       const len = end - start;
       tally.received++;
       tally.totalReceived++;
       tally.bytes += len;
       tally.totalBytes += len;
       this.received++;
-      let lat = now - scanned.ts;
-      if (lat < 0) lat = 0;
-      // Only the interval histogram is written per message; the worker folds it into `latency`
-      // once per progress tick (one add instead of a second record per message).
-      tally.interval.recordValue(lat);
-      if (tally.bucketLatency) {
-        tally.latencySumUs += lat;
-        const b = LATENCY_BUCKETS_US;
-        let i = 0;
-        while (i < b.length && lat > b[i]) i++;
-        tally.latencyBuckets[i]++;
-      }
+      const lat = now - scanned.ts;
+      tally.recorder.record(lat > 0 ? lat : 0);
       this.account(scanned.symbolHash, scanned.seq);
     } else if (kind === FRAME_PONG) {
       if (scanned.id === this.pingId && this.pingSentUs > 0) {
-        tally.rtt.recordValue(Math.max(1, nowUs() - this.pingSentUs));
+        tally.rtt.recordValue(Math.max(1, now - this.pingSentUs));
         this.pingSentUs = 0;
       }
     } else if (

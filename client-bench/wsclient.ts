@@ -5,6 +5,7 @@
 // per-message Buffer + event costs more than the scan and the accounting together.
 import net from 'node:net';
 import { createHash, randomBytes, randomFillSync } from 'node:crypto';
+import { nowUs } from '../protocol/index.js';
 
 export interface FrameSink {
   /** The upgrade completed. */
@@ -13,7 +14,7 @@ export interface FrameSink {
    * One complete text message: buf[start..end). `buf` is reused after the call returns, so the
    * sink must not keep it. `nowUs` is the receive time of the read that carried it.
    */
-  onText(buf: Buffer, start: number, end: number): void;
+  onText(buf: Buffer, start: number, end: number, nowUs: number): void;
   /** The connection is gone (code 1006 = no close frame; error set on a failure). */
   onClose(code: number, reason: string, error: Error | null): void;
 }
@@ -88,6 +89,8 @@ export class LeanWebSocket {
   private closeReason = '';
   private error: Error | null = null;
   private closeSent = false;
+  /** Receive time of the read being parsed: one clock read per read, not per message. */
+  private readUs = 0;
   private timer: NodeJS.Timeout | null;
 
   constructor(
@@ -189,6 +192,7 @@ export class LeanWebSocket {
   }
 
   private onRead(n: number, buf: Buffer): void {
+    this.readUs = nowUs();
     let off = 0;
     if (this.readyState === CONNECTING) {
       off = this.readHandshake(buf, n);
@@ -308,7 +312,7 @@ export class LeanWebSocket {
       if (off + hdr + len > end) break;
       const start = off + hdr;
       off = start + len;
-      if (b0 === 0x81) sink.onText(buf, start, off);
+      if (b0 === 0x81) sink.onText(buf, start, off, this.readUs);
       else this.onOtherFrame(b0, buf, start, off);
       if (this.readyState === CLOSED || this.socket.destroyed) return end;
     }
@@ -336,7 +340,7 @@ export class LeanWebSocket {
           const whole = Buffer.concat(this.fragments);
           this.fragments = null;
           this.fragmentBytes = 0;
-          this.sink.onText(whole, 0, whole.length);
+          this.sink.onText(whole, 0, whole.length, this.readUs);
         }
         return;
       }
