@@ -62,6 +62,8 @@ function loadNative(): UwsModule {
     throw new ModeUnavailableError(
       `uws mode: cannot load uWebSockets.js: ${(err as Error).message}`,
     );
+  } finally {
+    console.log = log;
   }
   if (typeof (uws as { getParts?: unknown }).getParts !== 'function') {
     throw new ModeUnavailableError(
