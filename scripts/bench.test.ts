@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
-import { requireTool } from '../testutil/require-tool.js';
+import { requireTool, which } from '../testutil/require-tool.js';
 import {
   inspectReport,
   isAlive,
@@ -121,6 +121,7 @@ test('make bench-native passes MODE/CLIENTS/DURATION through the Makefile; repor
     ['--no-print-directory', '-o', 'build', '-o', 'install', 'bench-native'],
     {
       ...SHORT,
+      PROMETHEUS: '1', // the default; on here so the URL is printed and recorded
       MODE: 'uws',
       CLIENTS: '3',
       RESULTS_DIR: tmp.dir,
@@ -131,6 +132,16 @@ test('make bench-native passes MODE/CLIENTS/DURATION through the Makefile; repor
   const result = readResult(out.runDir);
   assertRun(result, 'uws', 3);
   assert.equal(result.config.duration, 2);
+  if (which('prometheus')) {
+    assert.match(result.bench.prometheus.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.ok(
+      res.stderr.includes(`Prometheus: ${result.bench.prometheus.url}`),
+      'Prometheus URL printed',
+    );
+  } else {
+    assert.equal(result.bench.prometheus, null);
+  }
+  assert.deepEqual(processesMentioning(tmp.dir), [], 'server, client and Prometheus are gone');
 
   const chromium = requireTool(t, 'chromium', 'make deps (apt-get install chromium)');
   if (!chromium) return;

@@ -19,7 +19,8 @@ export const SCENARIOS = {
   steady: {
     clients: 'CLIENTS',
     rate: 'STEADY_RATE',
-    description: 'CLIENTS clients at a fixed tick rate every mode can sustain: latency percentiles',
+    description:
+      'CLIENTS clients at a fixed tick rate (STEADY_RATE): latency percentiles at equal load',
   },
 };
 
@@ -40,7 +41,7 @@ export const COMPARE_DEFAULTS = {
   modes: ['ws-naive', 'ws', 'uws'],
   repeats: 3,
   scenarios: ['firehose', 'fanout', 'steady'],
-  steadyRate: 2000,
+  steadyRate: 1000,
 };
 
 export class UsageError extends Error {
@@ -149,7 +150,9 @@ export function compareConfig(env = process.env) {
       name,
       clients: pick(s.clients),
       rate: pick(s.rate),
-      description: s.description.replace('CLIENTS', String(base.clients)),
+      description: s.description
+        .replace('CLIENTS', String(base.clients))
+        .replace('STEADY_RATE', `${steadyRate} ticks/s`),
     };
   });
   return {
@@ -158,7 +161,9 @@ export function compareConfig(env = process.env) {
     repeats: intIn(env, 'REPEATS', COMPARE_DEFAULTS.repeats, 1, 100),
     scenarios,
     steadyRate,
-    // Prometheus per run would add a process on a 2-core box for nothing the table uses.
+    // Off unless asked for: on a 2-core box Prometheus and autocannon would take CPU from the
+    // server or the client and blur the throughput the comparison is about.
     prometheus: flag(env, 'PROMETHEUS', false),
+    httpLoad: flag(env, 'HTTP_LOAD', false),
   };
 }

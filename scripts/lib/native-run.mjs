@@ -275,17 +275,26 @@ export async function runNative(
   }
 
   const http = httpLoad ? await httpLoad : null;
-  const from = timeline.windowStart ?? timeline.connected ?? timeline.serverReady ?? 0;
-  const to = timeline.windowEnd ?? performance.now();
-  const sw = serverSampler?.window(from, to) ?? { cpuCores: null, rssMaxBytes: null, samples: [] };
-  const cw = clientSampler?.window(from, to) ?? { cpuCores: null, rssMaxBytes: null, samples: [] };
-
   let result = null;
   try {
     result = JSON.parse(await readFile(clientResultFile, 'utf8'));
   } catch {
     result = null;
   }
+  // The CPU/RSS window: client-bench's own measured window when it reported one (it ends at
+  // endedAt, give or take the collection of worker reports); otherwise what was observed live
+  // (all connections counted by /health + warm-up), which misses when some connections failed.
+  let from = timeline.windowStart ?? timeline.connected ?? timeline.serverReady ?? 0;
+  let to = timeline.windowEnd ?? performance.now();
+  const reportedSec = result?.throughput?.windowSec;
+  const endedAtMs = Date.parse(result?.endedAt ?? '');
+  if (reportedSec > 0 && Number.isFinite(endedAtMs)) {
+    to = performance.now() - (Date.now() - endedAtMs);
+    from = to - reportedSec * 1000;
+  }
+  const sw = serverSampler?.window(from, to) ?? { cpuCores: null, rssMaxBytes: null, samples: [] };
+  const cw = clientSampler?.window(from, to) ?? { cpuCores: null, rssMaxBytes: null, samples: [] };
+
   const clientExit = client ? { code: client.code, signal: client.signal } : null;
   if (!result) result = skeleton({ cfg, runId, startedAt, port, health });
   const reason = interrupted
