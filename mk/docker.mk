@@ -30,3 +30,15 @@ bench-docker: ## Run one benchmark with the client container against the running
 
 test-docker: ## End-to-end test of the Docker stack (dockerd, stand-in images, up, bench, down)
 	@bash scripts/docker-e2e.sh
+
+# make bench says which runtime it uses and why, before it runs.
+.PHONY: bench-runtime-note
+bench: bench-runtime-note
+bench-runtime-note:
+	@case '$(RUNTIME)' in native|docker) ;; \
+	  *) echo "make bench: invalid RUNTIME \"$(RUNTIME)\": expected native or docker (leave RUNTIME unset to detect it)" >&2; exit 2 ;; esac
+	@case '$(origin RUNTIME)' in \
+	  file) if [ '$(RUNTIME)' = docker ]; then echo "make bench: runtime docker (a server of the Docker stack '$(WSBENCH_PROJECT)' is up)"; \
+	        else echo "make bench: runtime native (no Docker stack '$(WSBENCH_PROJECT)' is up; make up starts one)"; fi ;; \
+	  *) echo "make bench: runtime $(RUNTIME) (RUNTIME given)" ;; \
+	esac >&2

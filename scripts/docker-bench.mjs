@@ -72,7 +72,8 @@ if (!running.includes(cfg.mode)) {
 }
 
 // --- the run folder, writable by the container's user (root on the host maps to uid 1000)
-const root = resultsDir({ RESULTS_DIR: path.resolve('results') });
+// RESULTS_DIR (default ./results) is mounted at /results in the client container.
+const root = resultsDir();
 const { id: runId, dir: runDir } = await makeUniqueDir(root, stampId(cfg.mode));
 const hostUid = process.getuid();
 const hostGid = process.getgid();
@@ -81,6 +82,7 @@ const gid = hostUid === 0 ? 1000 : hostGid;
 if (hostUid === 0) await chown(runDir, uid, gid);
 
 const url = `ws://server-${cfg.mode}:8080/`;
+// prettier-ignore
 const clientArgs = [
   '--url', url,
   '--clients', String(cfg.clients),
@@ -89,15 +91,16 @@ const clientArgs = [
   '--metrics-port', '9464',
   '--run-id', runId,
   '--out', `${CONTAINER_RESULTS}/${runId}/result.json`,
-]; // prettier-ignore
+];
 const tty = process.stdin.isTTY && process.stderr.isTTY;
+// prettier-ignore
 const composeArgs = [
   'compose', '--profile', 'bench', 'run', '--rm', '--no-deps', '--use-aliases',
   ...(tty ? [] : ['-T']),
   '--label', `wsbench.mode=${cfg.mode}`,
   '--label', `wsbench.run_id=${runId}`,
   'client', ...clientArgs,
-]; // prettier-ignore
+];
 
 console.error(
   `${NAME}: runtime docker (project ${project}, server-${cfg.mode} container, client container) — ` +
@@ -251,9 +254,20 @@ function placement() {
   const clientSet = setting('CLIENT_CPUSET', '');
   const limits = `SERVER_CPUS=${setting('SERVER_CPUS', '0')} CLIENT_CPUS=${setting('CLIENT_CPUS', '0')}`;
   return serverSet || clientSet
-    ? { pinned: true, server: { cores: serverSet || null }, client: { cores: clientSet || null }, orchestrator: { cores: null }, reason: `docker cpuset; ${limits}` }
-    : { pinned: false, server: { cores: null }, client: { cores: null }, reason: `docker, no cpuset (set SERVER_CPUSET/CLIENT_CPUSET in .env); ${limits}` };
-} // prettier-ignore
+    ? {
+        pinned: true,
+        server: { cores: serverSet || null },
+        client: { cores: clientSet || null },
+        orchestrator: { cores: null },
+        reason: `docker cpuset; ${limits}`,
+      }
+    : {
+        pinned: false,
+        server: { cores: null },
+        client: { cores: null },
+        reason: `docker, no cpuset (set SERVER_CPUSET/CLIENT_CPUSET in .env); ${limits}`,
+      };
+}
 
 function images() {
   const inspect = (ref) =>
@@ -300,8 +314,17 @@ function grafanaLink(fromMs, toMs) {
 function grafanaRunning() {
   const r = spawnSync(
     'docker',
-    ['ps', '-q', '--filter', `label=com.docker.compose.project=${project}`, '--filter', 'label=wsbench.role=grafana', '--filter', 'status=running'],
+    [
+      'ps',
+      '-q',
+      '--filter',
+      `label=com.docker.compose.project=${project}`,
+      '--filter',
+      'label=wsbench.role=grafana',
+      '--filter',
+      'status=running',
+    ],
     { encoding: 'utf8' },
-  ); // prettier-ignore
+  );
   return r.status === 0 && r.stdout.trim() !== '';
 }

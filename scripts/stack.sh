@@ -126,7 +126,8 @@ wait_healthy() {
 cmd_up() {
   validate
   ensure_env
-  local profiles=() services=() mode m
+  bash scripts/docker-daemon.sh ensure >/dev/null
+  local profiles=() services=() m
   if [ "$MODE" = all ]; then
     for m in "${SERVER_MODES[@]}"; do services+=("server-$m"); done
   else

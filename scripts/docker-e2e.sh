@@ -1,0 +1,201 @@
+#!/usr/bin/env bash
+# make test-docker: the Docker Compose stack end to end, on a machine that reaches no image
+# registry. Real dockerd, real images, real Prometheus; nothing mocked.
+#  1. installs docker.io/docker-compose when missing and starts dockerd when it does not answer;
+#  2. builds (or reuses) local stand-ins for the base images (docker/build-standins.sh);
+#  3. make up MODE=uws GRAFANA=0, waits for health, make bench (10 clients, 5 s), asks Prometheus
+#     in its container for server and client series labelled with the mode, checks result.json;
+#  4. the same for MODE=ws (which must also stop the uws server);
+#  5. make down, then no container, network or volume of the stack is left;
+#  6. docker-compose config validates with Grafana and every profile.
+# Runs as its own compose project (WSBENCH_PROJECT=wsbench-e2e) on free ports, with results in a
+# temporary RESULTS_DIR, so a user's stack and ./results are not touched. Prints TAP-like lines;
+# exits 1 when a check fails. Stops a dockerd it started (KEEP_DOCKERD=1 leaves it running).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+export WSBENCH_PROJECT=wsbench-e2e
+export CLIENTS=${E2E_CLIENTS:-10} DURATION=${E2E_DURATION:-5} WARMUP=${E2E_WARMUP:-2}
+MODES_UNDER_TEST=(uws ws)
+T0=$SECONDS
+failures=0
+checks=0
+declare -A MSGS
+
+elapsed() { printf '%3ds' $((SECONDS - T0)); }
+step() { echo "# [$(elapsed)] $*"; }
+ok() {
+  checks=$((checks + 1))
+  echo "ok $checks - $*"
+}
+not_ok() {
+  checks=$((checks + 1))
+  failures=$((failures + 1))
+  echo "not ok $checks - $*"
+}
+check() { # check "description" command...
+  local desc=$1
+  shift
+  if "$@"; then ok "$desc"; else not_ok "$desc"; fi
+}
+abort() {
+  not_ok "$*"
+  exit 1
+}
+
+free_port() {
+  node -e 'const s = require("node:net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })'
+}
+
+# --- 1. the engine
+step "docker engine"
+daemon_state=$(bash scripts/docker-daemon.sh ensure) || abort "dockerd is installed and answers"
+ok "dockerd answers ($daemon_state; client $(docker version -f '{{.Client.Version}}' 2>/dev/null), engine $(docker version -f '{{.Server.Version}}' 2>/dev/null))"
+
+had_env=0
+[ -f .env ] && had_env=1
+results=$(mktemp -d /tmp/wsbench-e2e-results.XXXXXX)
+export RESULTS_DIR=$results
+chmod 755 "$results"
+log_dir=$(mktemp -d /tmp/wsbench-e2e-logs.XXXXXX)
+
+cleanup() {
+  local rc=$?
+  step "cleanup"
+  make --no-print-directory down >"$log_dir/down-final.log" 2>&1 || true
+  rm -rf "$results"
+  [ "$had_env" = 1 ] || rm -f .env
+  if [ "$daemon_state" = started ] && [ "${KEEP_DOCKERD:-0}" != 1 ]; then
+    bash scripts/docker-daemon.sh stop || true
+  fi
+  echo "# logs of this run: $log_dir"
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# A previous run that was killed may have left its project behind.
+make --no-print-directory down >"$log_dir/down-initial.log" 2>&1 || true
+
+# --- 2. stand-in base images (cached by tag)
+step "stand-in base images"
+standins=$(bash docker/build-standins.sh 2>"$log_dir/standins.log" | tail -n 1) || {
+  cat "$log_dir/standins.log"
+  abort "stand-in images built"
+}
+cat "$log_dir/standins.log"
+for kv in $standins; do export "${kv?}"; done
+[ -n "${NODE_IMAGE:-}" ] && [ -n "${PROMETHEUS_IMAGE:-}" ] || abort "stand-in image names from build-standins.sh"
+case "$NODE_IMAGE$PROMETHEUS_IMAGE" in
+  *wsbench-local/*wsbench-local/*) ok "stand-ins under local names: $NODE_IMAGE, $PROMETHEUS_IMAGE" ;;
+  *) not_ok "stand-ins under local names (got $NODE_IMAGE, $PROMETHEUS_IMAGE)" ;;
+esac
+
+export SERVER_WS_NAIVE_PORT=$(free_port) SERVER_WS_PORT=$(free_port) SERVER_UWS_PORT=$(free_port)
+export PROMETHEUS_PORT=$(free_port) GRAFANA_PORT=$(free_port)
+
+compose() { bash scripts/stack.sh compose "$@"; }
+container() { compose --profile "$1" ps -q "$2" 2>/dev/null | head -n 1; }
+
+prom_query() { # value of a one-number PromQL query, asked inside the Prometheus container
+  local id q
+  id=$(container uws prometheus)
+  q=$(node -e 'process.stdout.write(encodeURIComponent(process.argv[1]))' "$1")
+  docker exec "$id" wget -q -O- "http://127.0.0.1:9090/api/v1/query?query=$q" |
+    node -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => { const r = JSON.parse(s).data.result; console.log(r.length ? r[0].value[1] : "none"); })'
+}
+
+json_field() { # json_field FILE EXPR  (EXPR is JavaScript over `r`)
+  node -e 'const r = JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8")); const v = eval(process.argv[2]); console.log(typeof v === "object" ? JSON.stringify(v) : v)' "$1" "$2"
+}
+
+port_of() {
+  case "$1" in ws-naive) echo "$SERVER_WS_NAIVE_PORT" ;; ws) echo "$SERVER_WS_PORT" ;; uws) echo "$SERVER_UWS_PORT" ;; esac
+}
+
+for mode in "${MODES_UNDER_TEST[@]}"; do
+  # --- 3./4. up, bench, Prometheus, result
+  step "make up MODE=$mode GRAFANA=0"
+  if make --no-print-directory up MODE="$mode" GRAFANA=0 >"$log_dir/up-$mode.log" 2>&1; then
+    ok "make up MODE=$mode GRAFANA=0: server-$mode and prometheus healthy"
+  else
+    tail -n 40 "$log_dir/up-$mode.log"
+    abort "make up MODE=$mode GRAFANA=0"
+  fi
+  check "only server-$mode runs (modes: $(bash scripts/stack.sh modes | tr '\n' ' '))" \
+    test "$(bash scripts/stack.sh modes | tr '\n' ' ')" = "$mode "
+  check "grafana is left out with GRAFANA=0" test -z "$(container grafana grafana)"
+  check "make sees the stack: RUNTIME=docker" bash -c 'make --no-print-directory help | grep -q "RUNTIME=docker "'
+  published=$(docker port "$(container "$mode" "server-$mode")" 8080/tcp)
+  check "server port published on 127.0.0.1 only ($published)" test "$published" = "127.0.0.1:$(port_of "$mode")"
+  published=$(docker port "$(container "$mode" prometheus)" 9090/tcp)
+  check "prometheus port published on 127.0.0.1 only ($published)" test "$published" = "127.0.0.1:$PROMETHEUS_PORT"
+  health_mode=$(curl -fsS "http://127.0.0.1:$(port_of "$mode")/health" | node -e 'let s="";process.stdin.on("data",(d)=>(s+=d)).on("end",()=>console.log(JSON.parse(s).mode))')
+  check "GET /health through the published port says mode $mode" test "$health_mode" = "$mode"
+  user=$(docker inspect -f '{{.Config.User}}' "$(container "$mode" "server-$mode")")
+  check "server container runs as a non-root user ($user)" test -n "$user" -a "$user" != root -a "$user" != 0
+
+  step "make bench MODE=$mode CLIENTS=$CLIENTS DURATION=$DURATION"
+  if flock /tmp/wsbench-bench.lock make --no-print-directory bench MODE="$mode" >"$log_dir/bench-$mode.log" 2>&1; then
+    ok "make bench (docker) exits 0"
+  else
+    tail -n 40 "$log_dir/bench-$mode.log"
+    not_ok "make bench (docker) exits 0"
+  fi
+  check "make bench says it used the docker runtime" grep -q 'runtime docker' "$log_dir/bench-$mode.log"
+  line=$(grep '^{"event":"result"' "$log_dir/bench-$mode.log" | tail -n 1)
+  result=$(node -e 'console.log(JSON.parse(process.argv[1]).result)' "$line" 2>/dev/null)
+  run_id=$(node -e 'console.log(JSON.parse(process.argv[1]).runId)' "$line" 2>/dev/null)
+  check "result.json landed on the host under RESULTS_DIR ($result)" test -f "$result" -a "${result#"$results"/}" != "$result"
+  if [ -f "$result" ]; then
+    check "result: target mode $mode" test "$(json_field "$result" 'r.target.mode')" = "$mode"
+    check "result: runtime docker" test "$(json_field "$result" 'r.bench.runtime')" = docker
+    check "result: messages delivered (> 0)" test "$(json_field "$result" 'r.delivery.received > 0')" = true
+    check "result: not aborted" test "$(json_field "$result" 'r.aborted')" = null
+    check "result: server CPU read from Prometheus" test "$(json_field "$result" 'r.server.cpuCores > 0')" = true
+    check "report.md and report.html written" test -s "$(dirname "$result")/report.md" -a -s "$(dirname "$result")/report.html"
+    check "result files belong to the host user" test "$(stat -c %u "$result")" = "$(id -u)"
+    MSGS[$mode]=$(json_field "$result" 'Math.round(r.throughput.msgsPerSec)')
+  fi
+  check "make bench printed the Grafana URL of the run" \
+    grep -qE "grafana http://127\.0\.0\.1:$GRAFANA_PORT/d/[A-Za-z0-9_-]+\?from=[0-9]+&to=[0-9]+&var-mode=$mode" "$log_dir/bench-$mode.log"
+
+  step "Prometheus (in its container) has the run's series"
+  n=$(prom_query "count(last_over_time(wsbench_server_messages_sent_total{job=\"wsbench-server\",mode=\"$mode\"}[10m]) > 0)")
+  check "server series wsbench_server_messages_sent_total{mode=\"$mode\"} > 0 ($n)" test "$n" = 1
+  n=$(prom_query "count(last_over_time(process_resident_memory_bytes{job=\"wsbench-server\",mode=\"$mode\"}[10m]))")
+  check "server default metrics labelled mode=\"$mode\" ($n)" test "$n" = 1
+  n=$(prom_query "count(last_over_time(wsbench_client_messages_received_total{job=\"wsbench-client\",mode=\"$mode\",run_id=\"$run_id\"}[10m]) > 0)")
+  check "client series wsbench_client_messages_received_total{mode=\"$mode\",run_id=\"$run_id\"} > 0 ($n)" test "$n" = 1
+done
+
+# --- 5. down
+step "make down"
+check "make down exits 0" bash -c 'make --no-print-directory down >"$1" 2>&1' _ "$log_dir/down.log"
+filter=(--filter "label=com.docker.compose.project=$WSBENCH_PROJECT")
+check "no container of the stack is left" test -z "$(docker ps -aq "${filter[@]}")"
+check "no network of the stack is left" test -z "$(docker network ls -q "${filter[@]}"; docker network ls -q --filter "name=^${WSBENCH_PROJECT}_")"
+check "no volume of the stack is left" test -z "$(docker volume ls -q "${filter[@]}"; docker volume ls -q --filter "name=^${WSBENCH_PROJECT}_")"
+check "make bench falls back to native once the stack is down" test "$(bash scripts/stack.sh runtime)" = native
+
+# --- 6. the compose file with Grafana and every profile
+step "compose config"
+for c in "docker compose" docker-compose; do
+  $c version >/dev/null 2>&1 || continue
+  check "$c config validates with Grafana and every profile" env WSBENCH_COMPOSE="$c" GRAFANA_ADMIN_PASSWORD=e2e \
+    bash scripts/stack.sh compose --profile all --profile bench --profile grafana config -q
+  check "$c config refuses to run Grafana without an admin password" \
+    bash -c "! env -u GRAFANA_ADMIN_PASSWORD $c -p e2e-nopw --env-file /dev/null -f docker-compose.yml --profile grafana config -q 2>/dev/null"
+done
+
+step "images"
+docker images --format '{{.Repository}}:{{.Tag}}\t{{.Size}}' | grep -E '^(wsbench|wsbench-local)/' | sed 's/^/#   /'
+for mode in "${MODES_UNDER_TEST[@]}"; do
+  echo "#   make bench in containers, MODE=$mode CLIENTS=$CLIENTS DURATION=$DURATION: ${MSGS[$mode]:-–} msg/s"
+done
+echo "1..$checks"
+if [ "$failures" -gt 0 ]; then
+  echo "# $failures of $checks checks failed ($(elapsed))"
+  exit 1
+fi
+echo "# all $checks checks passed ($(elapsed))"
