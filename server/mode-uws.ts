@@ -89,7 +89,8 @@ export class UwsMode implements BroadcastMode {
   /** Paused subscribers per symbol: drops per published tick. */
   private readonly pausedSubscribers: Float64Array;
   private readonly topics: Buffer[];
-  private scratch = Buffer.allocUnsafe(1 << 16);
+  /** Payload start offsets of the current batch (count + 1 entries). */
+  private offsets = new Uint32Array(65);
   private lastCheckNs = 0n;
   private closing = false;
 
@@ -202,17 +203,28 @@ export class UwsMode implements BroadcastMode {
 
   broadcast(batch: TickBatch): void {
     const { stats } = this.ctx;
-    for (let t = 0; t < batch.count; t++) {
+    const n = batch.count;
+    // All payloads of the batch in one buffer (one native write); each tick is a view of it.
+    if (this.offsets.length < n + 1) this.offsets = new Uint32Array(n + 1);
+    const offsets = this.offsets;
+    let all = '';
+    let total = 0;
+    for (let t = 0; t < n; t++) {
       const text = batch.text[t];
-      const len = text.length; // ASCII
-      if (this.scratch.length < len) this.scratch = Buffer.allocUnsafe(len * 2);
+      offsets[t] = total;
+      total += text.length; // ASCII
+      all += text;
+    }
+    offsets[n] = total;
+    const bytes = Buffer.from(all, 'latin1');
+    for (let t = 0; t < n; t++) {
       const sym = batch.symbolIndex[t];
       const subs = this.subscribers[sym];
       stats.droppedBackpressure += this.pausedSubscribers[sym];
       if (subs === 0) continue;
-      this.scratch.write(text, 0, 'latin1');
+      const len = offsets[t + 1] - offsets[t];
       // uWS copies the message into its topic tree before publish returns.
-      this.app.publish(this.topics[sym], this.scratch.subarray(0, len), false);
+      this.app.publish(this.topics[sym], bytes.subarray(offsets[t], offsets[t + 1]), false);
       stats.messagesSent += subs;
       stats.bytesSent += subs * (len + headerLength(len));
     }

@@ -5,7 +5,7 @@
 import type { Socket } from 'node:net';
 import { WebSocket } from 'ws';
 import type { TickBatch } from './generator.js';
-import { frameText, headerLength, writeHeader } from './framing.js';
+import { frameText, headerLength, headerString } from './framing.js';
 import type { BroadcastMode, ModeContext } from './mode.js';
 import type { Subscriptions } from './session.js';
 import { WsServer, type WsClient } from './ws-server.js';
@@ -46,19 +46,18 @@ export class WsMode implements BroadcastMode {
     if (this.offsets.length < n + 1) this.offsets = new Uint32Array(n + 1);
     const offsets = this.offsets;
     let total = 0;
+    let frames = '';
     for (let i = 0; i < n; i++) {
-      // Tick text is ASCII (symbols from symbolNames, JSON numbers): length = bytes.
-      const len = batch.text[i].length;
+      // Tick text is ASCII (symbols from symbolNames, JSON numbers): length = bytes, and the
+      // header bytes travel as latin1 chars of the same string.
+      const text = batch.text[i];
+      const len = text.length;
       offsets[i] = total;
       total += headerLength(len) + len;
+      frames += headerString(len) + text;
     }
     offsets[n] = total;
-    const buf = Buffer.allocUnsafe(total);
-    for (let i = 0; i < n; i++) {
-      const text = batch.text[i];
-      buf.write(text, writeHeader(buf, offsets[i], text.length), 'latin1');
-    }
-    return buf;
+    return Buffer.from(frames, 'latin1');
   }
 
   /** The frames of `full` for the symbols in `subs`, built once per batch per subscription set. */
