@@ -180,12 +180,13 @@ check "make bench falls back to native once the stack is down" test "$(bash scri
 
 # --- 6. the compose file with Grafana and every profile
 step "compose config"
+: >"$log_dir/empty.env"
 for c in "docker compose" docker-compose; do
   $c version >/dev/null 2>&1 || continue
   check "$c config validates with Grafana and every profile" env WSBENCH_COMPOSE="$c" GRAFANA_ADMIN_PASSWORD=e2e \
     bash scripts/stack.sh compose --profile all --profile bench --profile grafana config -q
   check "$c config refuses to run Grafana without an admin password" \
-    bash -c "! env -u GRAFANA_ADMIN_PASSWORD $c -p e2e-nopw --env-file /dev/null -f docker-compose.yml --profile grafana config -q 2>/dev/null"
+    bash -c "! env -u GRAFANA_ADMIN_PASSWORD $c -p e2e-nopw --env-file '$log_dir/empty.env' -f docker-compose.yml --profile grafana config -q 2>/dev/null"
 done
 
 step "images"
