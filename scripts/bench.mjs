@@ -6,7 +6,7 @@
 // process it started and keeps what was measured (exit 130).
 import { benchConfig, UsageError } from './lib/config.mjs';
 import { bytes, fixed, si, us } from './lib/format.mjs';
-import { runNative } from './lib/native-run.mjs';
+import { assertBuilt, runNative } from './lib/native-run.mjs';
 import { Progress } from './lib/progress.mjs';
 import { writeRunReports } from './lib/report.mjs';
 import { displayPath, makeUniqueDir, pointLink, resultsDir, stampId } from './lib/results.mjs';
@@ -20,6 +20,12 @@ try {
   if (!(err instanceof UsageError)) throw err;
   console.error(`${NAME}: ${err.message}`);
   process.exit(2);
+}
+try {
+  assertBuilt();
+} catch (err) {
+  console.error(`${NAME}: ${err.message}`);
+  process.exit(1);
 }
 
 const root = resultsDir();

@@ -7,7 +7,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { compareConfig, UsageError } from './lib/config.mjs';
 import { seconds } from './lib/format.mjs';
-import { runNative } from './lib/native-run.mjs';
+import { assertBuilt, runNative } from './lib/native-run.mjs';
 import { Progress } from './lib/progress.mjs';
 import { writeCompareReports, writeRunReports } from './lib/report.mjs';
 import { displayPath, makeUniqueDir, pointLink, resultsDir, stampId } from './lib/results.mjs';
@@ -24,6 +24,12 @@ try {
   if (!(err instanceof UsageError)) throw err;
   console.error(`${NAME}: ${err.message}`);
   process.exit(2);
+}
+try {
+  assertBuilt();
+} catch (err) {
+  console.error(`${NAME}: ${err.message}`);
+  process.exit(1);
 }
 
 const root = resultsDir();

@@ -4,7 +4,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { childrenOf, isAlive, processesMentioning, start, tempDir } from './test-helpers.js';
+import {
+  childrenOf,
+  isAlive,
+  killTree,
+  processesMentioning,
+  start,
+  tempDir,
+} from './test-helpers.js';
 
 test('SIGINT during the measured window stops server and client and keeps a partial result', async (t) => {
   const tmp = await tempDir('wsbench-sigint-');
@@ -18,7 +25,7 @@ test('SIGINT during the measured window stops server and client and keeps a part
     RESULTS_DIR: tmp.dir,
   });
   t.after(() => {
-    if (bench.child.exitCode === null) bench.child.kill('SIGKILL');
+    if (bench.child.exitCode === null) killTree(bench.child.pid!);
   });
   await bench.waitForStderr(/measure: /, 60_000);
   // let it measure for a moment, then Ctrl-C

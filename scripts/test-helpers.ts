@@ -48,7 +48,7 @@ export function start(
     err += d;
     for (const w of waiters) w();
   });
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const timer = setTimeout(() => killTree(child.pid!), timeoutMs);
   const done = new Promise<Finished>((resolve) => {
     child.on('close', (code, signal) => {
       clearTimeout(timer);
@@ -245,4 +245,18 @@ export function childrenOf(pid: number): number[] {
     }
   }
   return kids;
+}
+
+/**
+ * SIGKILLs a process and its children. The orchestrator starts server and client in their own
+ * process groups and stops them itself, which SIGKILL prevents: a test that gives up on it must
+ * stop them too.
+ */
+export function killTree(pid: number): void {
+  for (const kid of childrenOf(pid)) killTree(kid);
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
 }

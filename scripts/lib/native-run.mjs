@@ -17,6 +17,17 @@ const PROMETHEUS_LOCAL = path.join(repoRoot, 'scripts/prometheus-local.mjs');
 const SERVER_READY_MS = 20_000;
 const SAMPLE_MS = 250;
 
+/** Throws when server or client-bench has not been compiled into dist/ yet. */
+export function assertBuilt() {
+  for (const [file, what] of [
+    [SERVER_MAIN, 'server'],
+    [CLIENT_MAIN, 'client-bench'],
+  ]) {
+    if (!existsSync(file))
+      throw new Error(`${what} is not built: ${file} is missing (run make build)`);
+  }
+}
+
 /** Thrown when the run was interrupted (Ctrl-C); whatever was measured is still written. */
 class Interrupted extends Error {}
 
@@ -99,13 +110,7 @@ export async function runNative(
   cfg,
   { runDir, runId, progress, signal, scenario = null, command = null },
 ) {
-  for (const [file, what] of [
-    [SERVER_MAIN, 'server'],
-    [CLIENT_MAIN, 'client-bench'],
-  ]) {
-    if (!existsSync(file))
-      throw new Error(`${what} is not built: ${file} is missing (run make build)`);
-  }
+  assertBuilt();
   const placement = choosePlacement(cfg);
   if (placement.pinned && !(await pinPid(process.pid, placement.orchestrator.cores))) {
     placement.orchestrator.cores = null;

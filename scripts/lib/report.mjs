@@ -423,10 +423,16 @@ export function compareModel(compare, runs) {
       `${boundRuns} of ${runs.length} runs were client-bound: their throughput measures the client, not the server (marked ⚠ in every table).`,
     );
   }
+  const abortedRuns = runs.filter((r) => r.figures.aborted);
+  if (abortedRuns.length) {
+    warnings.push(
+      `${abortedRuns.length} aborted run(s) are listed under Runs but left out of the statistics: ${abortedRuns.map((r) => `${r.dir} (${r.figures.aborted.reason})`).join('; ')}.`,
+    );
+  }
   const missing = compare.runs.length - runs.length;
   if (missing > 0 || compare.aborted) {
     warnings.push(
-      `comparison incomplete: ${runs.length} of ${compare.plannedRuns ?? compare.runs.length} planned runs have results${compare.aborted ? ` (${compare.aborted.reason})` : ''}.`,
+      `comparison incomplete: ${runs.length - abortedRuns.length} of ${compare.plannedRuns ?? compare.runs.length} planned runs completed${compare.aborted ? ` (${compare.aborted.reason})` : ''}.`,
     );
   }
 
@@ -442,7 +448,8 @@ export function compareModel(compare, runs) {
               s.target,
               `${si(s.measured)} msg/s${s.clientBound ? ` ⚠ client-bound (${s.clientBoundRuns}/${s.n})` : ''}`,
               `${ratio(s.improvement)} vs ${BASELINE_MODE}`,
-              (s.met ? 'yes' : 'no') + (s.clientBound ? ' ⚠ client-bound: not conclusive' : ''),
+              (s.met === null ? '–' : s.met ? 'yes' : 'no') +
+                (s.clientBound ? ' ⚠ client-bound: not conclusive' : ''),
             ]),
             `Scenario ${success[0].scenario}: median delivered msg/s over ${success[0].n} repeat(s); improvement = median / median of ${BASELINE_MODE}.`,
           ),

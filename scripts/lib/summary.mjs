@@ -60,11 +60,16 @@ export function runFigures(result) {
 export function summarise(runs, modes, scenarios) {
   const rows = [];
   for (const scenario of scenarios) {
-    const baseRuns = runs.filter((r) => r.scenario === scenario && r.mode === BASELINE_MODE);
+    const baseRuns = runs.filter(
+      (r) => r.scenario === scenario && r.mode === BASELINE_MODE && !r.figures.aborted,
+    );
     const baseMedian = median(baseRuns.map((r) => r.figures.msgsPerSec));
     for (const mode of modes) {
-      const mine = runs.filter((r) => r.scenario === scenario && r.mode === mode);
-      if (mine.length === 0) continue;
+      const all = runs.filter((r) => r.scenario === scenario && r.mode === mode);
+      // An aborted run (Ctrl-C, server died) measured only part of its window: listed with the
+      // runs, but kept out of the statistics.
+      const mine = all.filter((r) => !r.figures.aborted);
+      if (all.length === 0) continue;
       const f = mine.map((r) => r.figures);
       const tput = f.map((x) => x.msgsPerSec);
       const med = median(tput);
@@ -76,7 +81,7 @@ export function summarise(runs, modes, scenarios) {
         mode,
         n: mine.length,
         clientBoundRuns: f.filter((x) => x.clientBound).length,
-        abortedRuns: f.filter((x) => x.aborted).length,
+        abortedRuns: all.length - mine.length,
         msgsPerSec: { median: med, min, max },
         ratio: { median: ratioOf(med), min: ratioOf(min), max: ratioOf(max) },
         latencyUs: {
@@ -110,11 +115,11 @@ export function successRows(summaryRows) {
     if (!row) continue;
     const measured = row.msgsPerSec.median;
     const improvement = row.ratio.median;
+    // null: nothing to judge (no completed run of this mode or of the baseline)
     const met =
-      Number.isFinite(measured) &&
-      Number.isFinite(improvement) &&
-      measured > t.minMsgsPerSec &&
-      improvement >= t.minRatio;
+      Number.isFinite(measured) && Number.isFinite(improvement)
+        ? measured > t.minMsgsPerSec && improvement >= t.minRatio
+        : null;
     out.push({
       scenario,
       mode: t.mode,
