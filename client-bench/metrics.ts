@@ -44,7 +44,7 @@ function foldedHistogram(
       for (let i = 0; i < bounds.length; i++) {
         cum += buckets[i];
         values.push({
-          labels: { le: bounds[i] * scale },
+          labels: { le: Number((bounds[i] * scale).toPrecision(6)) },
           value: cum,
           metricName: `${name}_bucket`,
         });
