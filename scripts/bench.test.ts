@@ -176,3 +176,23 @@ test('bench: bad settings exit 2 quoting the value and listing what is allowed',
   assert.equal(pin.code, 2);
   assert.match(pin.stderr, /invalid PIN "maybe"/);
 });
+
+test('bench: a server that refuses to start fails the run (exit 1) with its reason in result.json', async (t) => {
+  const tmp = await tempDir('wsbench-bench-fail-');
+  t.after(tmp.remove);
+  // UWS_USE_FALLBACK=1 makes uWebSockets.js load its JS shim; the uws mode must refuse that.
+  const res = await run('node', ['scripts/bench.mjs'], {
+    ...SHORT,
+    MODE: 'uws',
+    UWS_USE_FALLBACK: '1',
+    RESULTS_DIR: tmp.dir,
+  });
+  assert.equal(res.code, 1, res.stderr);
+  const out = lastJsonLine(res.stdout);
+  const result = readResult(out.runDir);
+  assert.match(result.aborted.reason, /server exited .* before it was ready: .*native binary/);
+  assert.equal(result.throughput, null, 'nothing invented when nothing was measured');
+  assert.match(res.stderr, /ABORTED: server exited/);
+  assert.equal(isAlive(result.placement.server.pid), false);
+  assert.deepEqual(processesMentioning(tmp.dir), []);
+});

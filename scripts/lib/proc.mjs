@@ -72,6 +72,8 @@ export function startNode(
     pid: child.pid,
     child,
     lines: [],
+    /** the last stderr lines, for error messages */
+    stderrTail: [],
     code: null,
     signal: null,
     exited: null,
@@ -94,6 +96,8 @@ export function startNode(
   });
   createInterface({ input: child.stderr }).on('line', (line) => {
     log?.write(line + '\n');
+    if (line.trim()) handle.stderrTail.push(line);
+    if (handle.stderrTail.length > 5) handle.stderrTail.shift();
     onStderrLine?.(line);
   });
   handle.exited = new Promise((resolve) => {
@@ -105,8 +109,11 @@ export function startNode(
       handle.code = code;
       handle.signal = signal;
       log?.end();
+      const tail = handle.stderrTail.length ? `: ${handle.stderrTail.join(' | ')}` : '';
       for (const w of waiters)
-        w.fail(new Error(`${name} exited (code ${code}, signal ${signal}) before it was ready`));
+        w.fail(
+          new Error(`${name} exited (code ${code}, signal ${signal}) before it was ready${tail}`),
+        );
       resolve({ code, signal });
     });
   });
