@@ -33,18 +33,3 @@ export function frameText(text: string): Buffer {
   buf.write(text, writeHeader(buf, 0, len), 'utf8');
   return buf;
 }
-
-const SMALL_HEADERS: string[] = [];
-for (let len = 0; len < 126; len++) SMALL_HEADERS.push(String.fromCharCode(0x81, len));
-
-/**
- * The header of a text frame for `len` payload bytes as a latin1 string (one char per byte), so
- * a batch of frames can be built as one string and written with a single Buffer.from(s, 'latin1'):
- * one native call per batch instead of two per frame.
- */
-export function headerString(len: number): string {
-  if (len < 126) return SMALL_HEADERS[len];
-  const b = Buffer.allocUnsafe(headerLength(len));
-  writeHeader(b, 0, len);
-  return b.toString('latin1');
-}

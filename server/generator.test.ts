@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createScanned, FRAME_TICK, scanFrame } from '../protocol/index.js';
+import { createScanned, encodeTick, FRAME_TICK, scanFrame } from '../protocol/index.js';
 import { Generator, TickBatch } from './generator.js';
 
 describe('generator', () => {
@@ -29,7 +29,7 @@ describe('generator', () => {
     const g = new Generator(2);
     const b = new TickBatch(4);
     g.push(b, 42);
-    const text = b.text[0];
+    const text = b.frames.toString('latin1', b.payloadStart(0), b.offsets[1]);
     const t = JSON.parse(text) as Record<string, unknown>;
     assert.deepEqual(Object.keys(t), ['type', 'symbol', 'seq', 'price', 'size', 'ts']);
     assert.equal(t.ts, 42);
@@ -59,9 +59,33 @@ describe('generator', () => {
         const { price, size } = b.ticks[0];
         assert.ok(Number.isFinite(price) && price > 0, `price ${price}`);
         assert.ok(size > 0 && size <= 1.001, `size ${size}`);
-        assert.ok(!/\de[+-]?\d/i.test(b.text[0]), `no exponent notation: ${b.text[0]}`);
+        const text = b.frames.toString('latin1', b.payloadStart(0), b.offsets[1]);
+        assert.ok(!/\de[+-]?\d/i.test(text), `no exponent notation: ${text}`);
+        assert.equal(text, encodeTick(b.ticks[0]));
       }
     }
+  });
+
+  it('writes the batch as back-to-back text frames, each the bytes of encodeTick', () => {
+    const g = new Generator(16);
+    const b = new TickBatch(100);
+    for (let i = 0; i < 100; i++) g.push(b, 1_700_000_000_000 + i);
+    const bytes = b.bytes;
+    let at = 0;
+    for (let i = 0; i < 100; i++) {
+      assert.equal(b.offsets[i], at);
+      assert.equal(bytes[at], 0x81, 'FIN + text opcode');
+      const len = bytes[at + 1];
+      assert.ok(len < 126);
+      assert.equal(bytes.toString('latin1', at + 2, at + 2 + len), encodeTick(b.ticks[i]));
+      at += 2 + len;
+    }
+    assert.equal(at, bytes.length);
+    // A new batch gets a new buffer: sockets may still be writing the previous one.
+    const before = b.frames;
+    b.count = 0;
+    g.push(b, 1);
+    assert.notEqual(b.frames.buffer, before.buffer);
   });
 
   it('snapshot holds the latest tick per symbol as valid JSON', () => {

@@ -1,5 +1,5 @@
 // uws: uWebSockets.js pub/sub, one topic per symbol, HTTP and WebSocket on one App and port.
-// Each tick is encoded once into a scratch buffer and published as bytes; uWS copies it once and
+// Each tick is encoded once (by the generator) and published as bytes; uWS copies it once and
 // fans it out in C++. uWS drops silently over maxBackpressure (20.30 has no `dropped` event), so
 // this mode enforces --max-backpressure itself and counts: at most every millisecond it reads
 // each socket's buffered amount; a slow client is paused (unsubscribed from its topics, each tick
@@ -8,7 +8,6 @@
 import { createRequire } from 'node:module';
 import type * as UWS from 'uWebSockets.js';
 import type { TickBatch } from './generator.js';
-import { headerLength } from './framing.js';
 import { HttpRoutes, type HttpReply } from './http.js';
 import { ModeUnavailableError, type BroadcastMode, type ModeContext } from './mode.js';
 import { Session } from './session.js';
@@ -89,8 +88,6 @@ export class UwsMode implements BroadcastMode {
   /** Paused subscribers per symbol: drops per published tick. */
   private readonly pausedSubscribers: Float64Array;
   private readonly topics: Buffer[];
-  /** Payload start offsets of the current batch (count + 1 entries). */
-  private offsets = new Uint32Array(65);
   private lastCheckNs = 0n;
   private closing = false;
 
@@ -203,30 +200,18 @@ export class UwsMode implements BroadcastMode {
 
   broadcast(batch: TickBatch): void {
     const { stats } = this.ctx;
-    const n = batch.count;
-    // All payloads of the batch in one buffer (one native write); each tick is a view of it.
-    if (this.offsets.length < n + 1) this.offsets = new Uint32Array(n + 1);
-    const offsets = this.offsets;
-    let all = '';
-    let total = 0;
-    for (let t = 0; t < n; t++) {
-      const text = batch.text[t];
-      offsets[t] = total;
-      total += text.length; // ASCII
-      all += text;
-    }
-    offsets[n] = total;
-    const bytes = Buffer.from(all, 'latin1');
-    for (let t = 0; t < n; t++) {
+    const frames = batch.frames;
+    const offsets = batch.offsets;
+    for (let t = 0; t < batch.count; t++) {
       const sym = batch.symbolIndex[t];
       const subs = this.subscribers[sym];
       stats.droppedBackpressure += this.pausedSubscribers[sym];
       if (subs === 0) continue;
-      const len = offsets[t + 1] - offsets[t];
-      // uWS copies the message into its topic tree before publish returns.
-      this.app.publish(this.topics[sym], bytes.subarray(offsets[t], offsets[t + 1]), false);
+      const end = offsets[t + 1];
+      // The payload without our frame header; uWS frames it and copies it before returning.
+      this.app.publish(this.topics[sym], frames.subarray(batch.payloadStart(t), end), false);
       stats.messagesSent += subs;
-      stats.bytesSent += subs * (len + headerLength(len));
+      stats.bytesSent += subs * (end - offsets[t]);
     }
     const now = process.hrtime.bigint();
     if (now - this.lastCheckNs >= CHECK_INTERVAL_NS) {

@@ -1,11 +1,11 @@
-// ws, optimised: each pacer batch is serialised once and framed once into one buffer, and every
+// ws, optimised: each pacer batch arrives serialised and framed once in one buffer, and every
 // client gets it with one socket write (clients with the same subscription set share one subset
 // buffer). Replies go through the same raw socket path as ticks, so a reply can never land in the
 // middle of a tick frame and the order a client sees is the order the server wrote.
 import type { Socket } from 'node:net';
 import { WebSocket } from 'ws';
 import type { TickBatch } from './generator.js';
-import { frameText, headerLength, headerString } from './framing.js';
+import { frameText } from './framing.js';
 import type { BroadcastMode, ModeContext } from './mode.js';
 import type { Subscriptions } from './session.js';
 import { WsServer, type WsClient } from './ws-server.js';
@@ -23,8 +23,6 @@ interface Subset {
 export class WsMode implements BroadcastMode {
   readonly timer = 'immediate' as const;
   private readonly server: WsServer;
-  /** Frame start offsets of the current batch (count + 1 entries). */
-  private offsets = new Uint32Array(65);
   /** Subset buffers of the current batch by subscription key. */
   private readonly subsets = new Map<string, Subset>();
 
@@ -40,31 +38,11 @@ export class WsMode implements BroadcastMode {
     return this.server.listen();
   }
 
-  /** Frames the whole batch into one buffer; offsets[i] is where tick i's frame starts. */
-  private frameBatch(batch: TickBatch): Buffer {
-    const n = batch.count;
-    if (this.offsets.length < n + 1) this.offsets = new Uint32Array(n + 1);
-    const offsets = this.offsets;
-    let total = 0;
-    let frames = '';
-    for (let i = 0; i < n; i++) {
-      // Tick text is ASCII (symbols from symbolNames, JSON numbers): length = bytes, and the
-      // header bytes travel as latin1 chars of the same string.
-      const text = batch.text[i];
-      const len = text.length;
-      offsets[i] = total;
-      total += headerLength(len) + len;
-      frames += headerString(len) + text;
-    }
-    offsets[n] = total;
-    return Buffer.from(frames, 'latin1');
-  }
-
   /** The frames of `full` for the symbols in `subs`, built once per batch per subscription set. */
   private subset(full: Buffer, batch: TickBatch, subs: Subscriptions): Subset {
     let s = this.subsets.get(subs.key);
     if (s) return s;
-    const offsets = this.offsets;
+    const offsets = batch.offsets;
     const mask = subs.mask;
     let size = 0;
     let frames = 0;
@@ -90,7 +68,8 @@ export class WsMode implements BroadcastMode {
     const { stats, config } = this.ctx;
     const max = config.maxBackpressure;
     const dropSlow = config.slowClient === 'drop';
-    const full = this.frameBatch(batch);
+    // The generator already wrote the batch as frames; every client gets these very bytes.
+    const full = batch.bytes;
     const all: Subset = { buf: full, frames: batch.count };
     this.subsets.clear();
     for (let i = 0; i < clients.length; i++) {
