@@ -149,7 +149,10 @@ cmd_up() {
   # The client image is built now too, so that `make bench` starts at once.
   local buildable=(client)
   for m in "${services[@]}"; do [[ "$m" == server-* ]] && buildable+=("$m"); done
-  compose "${profiles[@]}" build "${buildable[@]}"
+  # v1 (legacy builder) keeps the container of a failed step unless told not to.
+  local rm_failed=()
+  [ "${COMPOSE[*]}" = docker-compose ] && rm_failed=(--force-rm)
+  compose "${profiles[@]}" build "${rm_failed[@]}" "${buildable[@]}"
   compose "${profiles[@]}" up -d "${services[@]}"
   wait_healthy "${services[@]}"
   print_urls "${services[@]}"
