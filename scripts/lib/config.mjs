@@ -41,7 +41,7 @@ export const COMPARE_DEFAULTS = {
   modes: ['ws-naive', 'ws', 'uws'],
   repeats: 3,
   scenarios: ['firehose', 'fanout', 'steady'],
-  steadyRate: 1000,
+  steadyRate: 300,
 };
 
 export class UsageError extends Error {
