@@ -194,6 +194,30 @@ test('--out writes the same result; progress lines and summary on stderr, nothin
   assertValid(r);
 });
 
+test('--source-addresses spreads connections over local addresses round-robin', async () => {
+  const s = await server({ kind: 'steady', rate: 100 }, 1);
+  const { code, result, stderr } = await runClient([
+    '-u',
+    s.url,
+    '-c',
+    '6',
+    '-W',
+    '2',
+    '-d',
+    '1',
+    '-w',
+    '0',
+    '--source-addresses',
+    '127.0.0.2,127.0.0.3,127.0.0.4',
+    '-j',
+    '-q',
+  ]);
+  assert.equal(code, 0, stderr);
+  assert.equal(result?.connections.opened, 6);
+  const count = (a: string) => s.peers().filter((p) => p.endsWith(a)).length;
+  assert.deepEqual([count('127.0.0.2'), count('127.0.0.3'), count('127.0.0.4')], [2, 2, 2]);
+});
+
 test('bad flags exit 2 quoting the value and what is allowed', async () => {
   const cases: [string[], RegExp][] = [
     [['--clients', 'abc'], /invalid --clients "abc": expected an integer 1\.\.100000/],

@@ -22,6 +22,8 @@ export interface TestServer {
   port: number;
   url: string;
   sent(): number;
+  /** Remote addresses of every WebSocket connection seen. */
+  peers(): string[];
   close(): Promise<void>;
 }
 
@@ -127,7 +129,9 @@ export async function startTestServer(
     }
   });
   const wss = new WebSocketServer({ server, perMessageDeflate: false });
-  wss.on('connection', (ws) => {
+  const peers: string[] = [];
+  wss.on('connection', (ws, req) => {
+    peers.push(req.socket.remoteAddress ?? '');
     ws.on('message', (data) => {
       const text = String(data);
       if (text.includes('"op":"subscribe"')) {
@@ -148,6 +152,7 @@ export async function startTestServer(
     port,
     url: `ws://127.0.0.1:${port}/`,
     sent: () => sent,
+    peers: () => [...peers],
     close: () =>
       new Promise<void>((resolve) => {
         for (const t of timers) clearTimeout(t);
