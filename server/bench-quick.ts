@@ -161,12 +161,17 @@ function cpuSeconds(pid: number): number {
   return (Number(parts[11]) + Number(parts[12])) / 100;
 }
 
-async function metricValue(port: number, name: string): Promise<number> {
+/** Sums every sample of each named metric (over its labels) from one /metrics scrape. */
+async function scrape(port: number, names: string[]): Promise<number[]> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  let sum = 0;
-  for (const line of text.split('\n'))
-    if (line.startsWith(name)) sum += Number(line.split(' ').pop());
-  return sum;
+  const sums = names.map(() => 0);
+  for (const line of text.split('\n')) {
+    names.forEach((n, i) => {
+      if (line.startsWith(n + '{') || line.startsWith(n + ' '))
+        sums[i] += Number(line.split(' ').pop());
+    });
+  }
+  return sums;
 }
 
 async function benchMode(mode: string, o: Options) {
@@ -187,17 +192,18 @@ async function benchMode(mode: string, o: Options) {
     const counters = await Promise.all(Array.from({ length: o.clients }, () => openClient(port)));
     await new Promise((r) => setTimeout(r, o.warmup * 1000));
     const sum = () => counters.reduce((a, c) => a + c.frames, 0);
+    const names = ['wsbench_server_messages_sent_total', 'wsbench_server_messages_dropped_total'];
+    await scrape(port, names); // warm the HTTP client up so both samples cost the same
+    // Client counts are read right after each scrape returns, so both windows line up.
+    const [s0, d0] = await scrape(port, names);
     const f0 = sum();
-    const s0 = await metricValue(port, 'wsbench_server_messages_sent_total');
-    const d0 = await metricValue(port, 'wsbench_server_messages_dropped_total');
     const cpu0 = cpuSeconds(proc.pid!);
     const t0 = process.hrtime.bigint();
     await new Promise((r) => setTimeout(r, o.seconds * 1000));
-    const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+    const [s1, d1] = await scrape(port, names);
     const f1 = sum();
     const cpu1 = cpuSeconds(proc.pid!);
-    const s1 = await metricValue(port, 'wsbench_server_messages_sent_total');
-    const d1 = await metricValue(port, 'wsbench_server_messages_dropped_total');
+    const secs = Number(process.hrtime.bigint() - t0) / 1e9;
     const perClient = counters.map((c) => c.frames);
     return {
       mode,

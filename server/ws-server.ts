@@ -68,7 +68,8 @@ export class WsServer {
     stats.clientsConnected++;
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       const out = isBinary ? c.session.binary(data.length) : c.session.text(data.toString());
-      this.reply(c, out);
+      // A client that sends but never reads must not grow its backlog past the limit either.
+      if (ws.bufferedAmount <= this.ctx.config.maxBackpressure) this.reply(c, out);
     });
     // Protocol faults (e.g. a frame over maxPayload: ws closes with 1009 itself) end up here;
     // they concern this client only.
