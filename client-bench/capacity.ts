@@ -2,10 +2,14 @@
 // reference counter's (a frame-header counter doing nothing else). Runs each server mode with 1
 // and 100 clients, alternating reference and client-bench runs, and prints a table + JSON.
 //   flock /tmp/wsbench-bench.lock node dist/client-bench/capacity.js [--modes uws,ws] \
-//     [--clients 1,100] [--duration 3] [--repeats 2]
+//     [--clients 1,100] [--duration 3] [--repeats 2] [--pin]
+// --pin (needs taskset and 2+ CPUs) puts the server on CPU 0 and the measuring side on CPU 1:
+// on a small machine a heavier client otherwise takes CPU from the server and the comparison
+// measures the scheduler; pinned, both sides get one core and the reference the same one.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { runClient } from './run-client.js';
+import { MAIN } from './run-client.js';
+import type { Result } from './result.js';
 import { median } from './aggregate.js';
 
 const SERVER = fileURLToPath(new URL('../server/main.js', import.meta.url));
@@ -20,11 +24,25 @@ const modes = opt('modes', 'ws-naive,ws,uws').split(',');
 const clientCounts = opt('clients', '1,100').split(',').map(Number);
 const duration = Number(opt('duration', '3'));
 const repeats = Number(opt('repeats', '2'));
+const pin = args.includes('--pin');
+
+/** Command prefix that pins to one CPU (or nothing). */
+function onCpu(cpu: number, cmd: string[]): [string, string[]] {
+  return pin ? ['taskset', ['-c', String(cpu), ...cmd]] : [cmd[0], cmd.slice(1)];
+}
 
 async function startServer(mode: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [SERVER, '--mode', mode, '--port', '0', '--rate', '0'], {
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
+  const [cmd, argv] = onCpu(0, [
+    process.execPath,
+    SERVER,
+    '--mode',
+    mode,
+    '--port',
+    '0',
+    '--rate',
+    '0',
+  ]);
+  const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'ignore'] });
   const port = await new Promise<number>((resolve, reject) => {
     let buf = '';
     child.stdout!.on('data', (d) => {
@@ -37,23 +55,31 @@ async function startServer(mode: string): Promise<{ child: ChildProcess; url: st
   return { child, url: `ws://127.0.0.1:${port}/` };
 }
 
-function reference(url: string, clients: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const c = spawn(
-      process.execPath,
-      [REFERENCE, '-u', url, '-c', String(clients), '-d', String(duration), '-w', '1'],
-      {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
-    let out = '';
-    c.stdout!.on('data', (d) => (out += String(d)));
-    c.on('close', (code) =>
-      code === 0
-        ? resolve((JSON.parse(out) as { msgsPerSec: number }).msgsPerSec)
-        : reject(new Error(`reference exited ${code}`)),
-    );
+function run(cpu: number, cmd: string[]): Promise<{ code: number | null; stdout: string }> {
+  return new Promise((resolve) => {
+    const [bin, argv] = onCpu(cpu, cmd);
+    const c = spawn(bin, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    c.stdout!.on('data', (d) => (stdout += String(d)));
+    c.on('close', (code) => resolve({ code, stdout }));
   });
+}
+
+async function reference(url: string, clients: number): Promise<number> {
+  const common = ['-u', url, '-c', String(clients), '-d', String(duration), '-w', '1'];
+  const { code, stdout } = await run(1, [process.execPath, REFERENCE, ...common]);
+  if (code !== 0) throw new Error(`reference exited ${code}`);
+  return (JSON.parse(stdout) as { msgsPerSec: number }).msgsPerSec;
+}
+
+async function client(
+  url: string,
+  clients: number,
+): Promise<{ code: number | null; result: Result | null }> {
+  const common = ['-u', url, '-c', String(clients), '-d', String(duration), '-w', '1'];
+  const { code, stdout } = await run(1, [process.execPath, MAIN, ...common, '-j', '-q']);
+  const line = stdout.trim().split('\n').pop() ?? '';
+  return { code, result: line.startsWith('{') ? (JSON.parse(line) as Result) : null };
 }
 
 interface Row {
@@ -79,19 +105,8 @@ for (const mode of modes) {
       let gaps = 0;
       for (let r = 0; r < repeats; r++) {
         ref.push(await reference(server.url, clients));
-        const res = await runClient([
-          '-u',
-          server.url,
-          '-c',
-          String(clients),
-          '-d',
-          String(duration),
-          '-w',
-          '1',
-          '-j',
-          '-q',
-        ]);
-        if (!res.result) throw new Error(`client-bench failed (exit ${res.code}): ${res.stderr}`);
+        const res = await client(server.url, clients);
+        if (!res.result) throw new Error(`client-bench failed (exit ${res.code})`);
         cli.push(res.result.throughput.msgsPerSec);
         busy = Math.max(busy, ...res.result.client.workers.map((w) => w.cpuCores));
         bound ||= res.result.client.clientBound;
@@ -120,4 +135,4 @@ for (const mode of modes) {
     }
   }
 }
-process.stdout.write(JSON.stringify({ duration, repeats, rows }) + '\n');
+process.stdout.write(JSON.stringify({ duration, repeats, pinned: pin, rows }) + '\n');

@@ -7,7 +7,7 @@ import { median, type Aggregate } from './aggregate.js';
 /** A worker busier than this (event-loop utilisation) measures itself, not the server. */
 export const BUSY_LIMIT = 0.9;
 /** Event-loop delay p99 above this means the worker fell behind its sockets. */
-export const LAG_LIMIT_MS = 250;
+export const LAG_LIMIT_MS = 100;
 
 export interface Result {
   schemaVersion: 1;

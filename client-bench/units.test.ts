@@ -139,3 +139,57 @@ test('the schema validator rejects what the schema forbids', () => {
   assert.ok(errs.some((e) => e.includes('missing "delivery"')));
   assert.ok(errs.some((e) => e.includes('$.runId: shorter than 1')));
 });
+
+test('a saturated or lagging worker marks the result client-bound and the summary says so', async () => {
+  const { buildResult, formatSummary } = await import('./result.js');
+  const { aggregate } = await import('./aggregate.js');
+  const { newHistogram } = await import('./connection.js');
+  const enc = hdr.encodeIntoCompressedBase64(newHistogram());
+  const report = (busy: number, lag: number) => ({
+    worker: 0,
+    windowUs: 1e6,
+    received: 10,
+    bytes: 900,
+    gaps: 0,
+    duplicates: 0,
+    reordered: 0,
+    expected: 10,
+    perClient: [10],
+    latency: enc,
+    rtt: enc,
+    connect: enc,
+    busy,
+    eventLoopP99Ms: lag,
+    errors: [],
+    closes: {},
+    open: 1,
+  });
+  const p = parseArgs(['-c', '1'], 1);
+  assert.ok(!p.help);
+  if (p.help) return;
+  const ctx = {
+    config: p.config,
+    runId: 'r',
+    startedAt: new Date(),
+    endedAt: new Date(),
+    mode: 'uws',
+    health: null,
+    serverSent: null,
+    cpuCores: 1,
+    opened: 1,
+    failed: 0,
+    aborted: null,
+  };
+  const calm = buildResult(aggregate([report(0.5, 20)]), ctx);
+  assert.equal(calm.client.clientBound, false);
+  assert.doesNotMatch(formatSummary(calm), /CLIENT-BOUND/);
+  for (const [busy, lag] of [
+    [0.95, 20],
+    [0.5, 400],
+  ]) {
+    const r = buildResult(aggregate([report(0.2, 1), report(busy, lag)]), ctx);
+    assert.equal(r.client.clientBound, true, `busy ${busy} lag ${lag}`);
+    assert.match(formatSummary(r), /!!! CLIENT-BOUND/);
+    assert.deepEqual(validate(r, loadResultSchema()), []);
+  }
+});
