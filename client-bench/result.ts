@@ -200,8 +200,18 @@ export function formatSummary(r: Result): string {
   }
   const lines = rows.map(([k, v]) => `  ${k.padEnd(11)} ${v}`);
   if (r.client.clientBound) {
+    const why = r.client.workers
+      .map((w, i) =>
+        w.cpuCores >= BUSY_LIMIT
+          ? `worker ${i} busy ${w.cpuCores.toFixed(2)}`
+          : w.eventLoopP99Ms >= LAG_LIMIT_MS
+            ? `worker ${i} event-loop delay p99 ${w.eventLoopP99Ms} ms`
+            : '',
+      )
+      .filter(Boolean)
+      .join(', ');
     lines.unshift(
-      '  !!! CLIENT-BOUND: a client worker was saturated — these numbers measure the client, not the server !!!',
+      `  !!! CLIENT-BOUND (${why}): these numbers measure the client, not the server !!!`,
     );
   }
   if (r.aborted) lines.unshift(`  !!! ABORTED: ${r.aborted.reason} — partial result !!!`);
