@@ -68,7 +68,7 @@ cleanup() {
   if [ "$daemon_state" = started ] && [ "${KEEP_DOCKERD:-0}" != 1 ]; then
     bash scripts/docker-daemon.sh stop || true
   fi
-  echo "# logs of this run: $log_dir"
+  if [ "$rc" = 0 ]; then rm -rf "$log_dir"; else echo "# logs of this run: $log_dir"; fi
   exit $rc
 }
 trap cleanup EXIT
