@@ -313,8 +313,11 @@ export class LeanWebSocket {
       const start = off + hdr;
       off = start + len;
       if (b0 === 0x81) sink.onText(buf, start, off, this.readUs);
-      else this.onOtherFrame(b0, buf, start, off);
-      if (this.readyState === CLOSED || this.socket.destroyed) return end;
+      else {
+        // Only control frames (and protocol errors) end the connection mid-read.
+        this.onOtherFrame(b0, buf, start, off);
+        if (this.readyState === CLOSED || this.socket.destroyed) return end;
+      }
     }
     return off;
   }
