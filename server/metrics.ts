@@ -39,6 +39,58 @@ const TURN_BUCKETS = [
   5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 0.1, 0.25, 1,
 ];
 
+/**
+ * A histogram observed with plain numbers (one loop over the bounds, no label hashing, no
+ * closure per call) and handed to the registry as a custom metric at scrape time: prom-client's
+ * Histogram.observe cost ~7% of a uws turn.
+ */
+export class PlainHistogram {
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+  /** counts[i] = observations in (bounds[i-1], bounds[i]]; the last one is +Inf. */
+  readonly counts: Float64Array;
+  sum = 0;
+  count = 0;
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly bounds: readonly number[],
+  ) {
+    this.counts = new Float64Array(bounds.length + 1);
+  }
+
+  observe(v: number): void {
+    const b = this.bounds;
+    let i = 0;
+    while (i < b.length && v > b[i]) i++;
+    this.counts[i]++;
+    this.sum += v;
+    this.count++;
+  }
+
+  /** The registry's view (prom-client calls get() on every registered metric). */
+  get() {
+    const values: { labels: Record<string, string | number>; value: number; metricName: string }[] =
+      [];
+    let cumulative = 0;
+    for (let i = 0; i <= this.bounds.length; i++) {
+      cumulative += this.counts[i];
+      const le = i < this.bounds.length ? this.bounds[i] : '+Inf';
+      values.push({ labels: { le }, value: cumulative, metricName: this.name + '_bucket' });
+    }
+    values.push({ labels: {}, value: this.sum, metricName: this.name + '_sum' });
+    values.push({ labels: {}, value: this.count, metricName: this.name + '_count' });
+    return {
+      name: this.name,
+      help: this.help,
+      type: this.type,
+      values,
+      aggregator: this.aggregator,
+    };
+  }
+}
+
 export interface ServerMetrics {
   registry: client.Registry;
   /** Records one pacer turn's duration in seconds. */
@@ -164,12 +216,12 @@ export function createMetrics(
     'code',
     stats.clientErrors,
   );
-  const turn = new client.Histogram({
-    name: p + 'broadcast_duration_seconds',
-    help: 'Duration of one pacer turn: generate a batch of ticks and fan it out',
-    buckets: TURN_BUCKETS,
-    registers: [registry],
-  });
+  const turn = new PlainHistogram(
+    p + 'broadcast_duration_seconds',
+    'Duration of one pacer turn: generate a batch of ticks and fan it out',
+    TURN_BUCKETS,
+  );
+  registry.registerMetric(turn as unknown as client.Metric);
   new client.Gauge({
     name: p + 'target_rate',
     help: 'Target ticks per second (0 = as fast as possible)',
