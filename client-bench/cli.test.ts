@@ -225,6 +225,20 @@ test('--source-addresses spreads connections over local addresses round-robin', 
   assert.deepEqual([count('127.0.0.2'), count('127.0.0.3'), count('127.0.0.4')], [2, 2, 2]);
 });
 
+test('--connect-rate paces new connections', async () => {
+  const s = await server({ kind: 'steady', rate: 100 }, 1);
+  const args = ['-u', s.url, '-c', '10', '-W', '2', '-d', '0.5', '-w', '0', '-j', '-q'];
+  const { code, result, stderr } = await runClient([...args, '-R', '10']);
+  assert.equal(code, 0, stderr);
+  assert.equal(result?.connections.opened, 10);
+  assert.equal(result.config.connectRate, 10);
+  // 10 connections at 10/s over 2 workers (5/s each): the last starts 0.8 s after the first.
+  const at = s.arrivals();
+  assert.equal(at.length, 10);
+  const spread = Math.max(...at) - Math.min(...at);
+  assert.ok(spread >= 700, `connections arrived within ${spread.toFixed(0)} ms`);
+});
+
 test('bad flags exit 2 quoting the value and what is allowed', async () => {
   const cases: [string[], RegExp][] = [
     [['--clients', 'abc'], /invalid --clients "abc": expected an integer 1\.\.100000/],

@@ -67,7 +67,7 @@ export function parseMessagesSent(text: string): number | null {
   return found ? sum : null;
 }
 
-export async function readServerSent(wsUrl: string, timeoutMs = 2000): Promise<number | null> {
+export async function readServerSent(wsUrl: string, timeoutMs = 5000): Promise<number | null> {
   try {
     const res = await get(httpUrl(wsUrl, '/metrics'), timeoutMs);
     return res.status === 200 ? parseMessagesSent(res.body) : null;

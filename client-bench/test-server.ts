@@ -24,6 +24,8 @@ export interface TestServer {
   sent(): number;
   /** Remote addresses of every WebSocket connection seen. */
   peers(): string[];
+  /** When each WebSocket connection was accepted (ms, performance.now()). */
+  arrivals(): number[];
   close(): Promise<void>;
 }
 
@@ -130,8 +132,10 @@ export async function startTestServer(
   });
   const wss = new WebSocketServer({ server, perMessageDeflate: false });
   const peers: string[] = [];
+  const arrivals: number[] = [];
   wss.on('connection', (ws, req) => {
     peers.push(req.socket.remoteAddress ?? '');
+    arrivals.push(performance.now());
     ws.on('message', (data) => {
       const text = String(data);
       if (text.includes('"op":"subscribe"')) {
@@ -153,6 +157,7 @@ export async function startTestServer(
     url: `ws://127.0.0.1:${port}/`,
     sent: () => sent,
     peers: () => [...peers],
+    arrivals: () => [...arrivals],
     close: () =>
       new Promise<void>((resolve) => {
         for (const t of timers) clearTimeout(t);
