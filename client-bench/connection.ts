@@ -119,8 +119,7 @@ export class Tally {
     this.latency.reset();
     this.interval.reset();
     this.rtt.reset();
-    this.errors.clear();
-    this.closes.clear();
+    // errors and closes are kept: a disconnect during warm-up must not vanish from the result.
     this.windowOpen = true;
   }
 }
