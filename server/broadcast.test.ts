@@ -156,6 +156,22 @@ for (const mode of ALL_MODES) {
       assert.deepEqual(await res.json(), { error: 'not_found', path: '/nope/deeper' });
     });
 
+    it('at rate 0 idles until a client subscribes, then streams at full speed', async () => {
+      const own = await startServer(['--mode', mode, '--rate', '0'], {}, cleanup);
+      cleanup.add(() => own.stop());
+      const watcher = await connect(own.wsUrl, cleanup); // connected, not subscribed
+      await watcher.command({ op: 'ping', id: 1 }, 'pong');
+      const gen = `wsbench_server_ticks_generated_total{mode="${mode}"}`;
+      assert.equal((await getMetrics(own)).get(gen), 0, 'no ticks while nobody subscribed');
+      const c = await connect(own.wsUrl, cleanup);
+      await c.command({ op: 'subscribe', symbols: ['*'] }, 'subscribed');
+      await c.waitFor(() => c.ticks.length >= 2000, '2000 ticks');
+      assertContiguous(c.ticks);
+      // Nothing was generated before: the first tick of each symbol is seq 1.
+      assert.equal(c.ticks[0].seq, 1);
+      assert.equal(watcher.ticks.length, 0);
+    });
+
     it('/metrics parses, and sent/bytes counters equal what the clients received', async (t) => {
       // Fresh server: only this test's clients count.
       const own = await startServer(['--mode', mode, '--rate', String(RATE)], {}, cleanup);

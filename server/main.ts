@@ -76,6 +76,7 @@ async function main(): Promise<void> {
     generator,
     onBatch: (batch) => mode.broadcast(batch),
     onTurn: metrics.observeTurn,
+    wanted: () => mode.hasSubscribers(),
   });
 
   let stopping = false;

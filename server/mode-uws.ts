@@ -89,6 +89,8 @@ export class UwsMode implements BroadcastMode {
   private readonly pausedSubscribers: Float64Array;
   private readonly topics: Buffer[];
   private lastCheckNs = 0n;
+  /** (client, symbol) subscriptions, paused ones included. */
+  private subscriptions = 0;
   private closing = false;
 
   constructor(
@@ -132,8 +134,13 @@ export class UwsMode implements BroadcastMode {
     }
   }
 
+  hasSubscribers(): boolean {
+    return this.subscriptions > 0;
+  }
+
   private subscriptionChanged(c: UwsClient, i: number, on: boolean): void {
     const d = on ? 1 : -1;
+    this.subscriptions += d;
     if (c.paused) {
       this.pausedSubscribers[i] += d;
       return;

@@ -21,6 +21,10 @@ export class WsNaiveMode implements BroadcastMode {
     return this.server.listen();
   }
 
+  hasSubscribers(): boolean {
+    return this.server.hasSubscribers();
+  }
+
   broadcast(batch: TickBatch): void {
     const { stats, config } = this.ctx;
     const max = config.maxBackpressure;

@@ -38,6 +38,10 @@ export class WsMode implements BroadcastMode {
     return this.server.listen();
   }
 
+  hasSubscribers(): boolean {
+    return this.server.hasSubscribers();
+  }
+
   /** The frames of `full` for the symbols in `subs`, built once per batch per subscription set. */
   private subset(full: Buffer, batch: TickBatch, subs: Subscriptions): Subset {
     let s = this.subsets.get(subs.key);

@@ -22,6 +22,8 @@ export interface BroadcastMode {
   readonly timer: PacerTimer;
   /** Starts listening (WebSocket + HTTP on one port); resolves with the bound port. */
   listen(): Promise<number>;
+  /** Whether any client is subscribed to any symbol (at rate 0 the pacer idles otherwise). */
+  hasSubscribers(): boolean;
   /** Fans one pacer batch out to the subscribed clients. */
   broadcast(batch: TickBatch): void;
   /** Closes every client with 1001, stops listening; resolves when done (or gave up waiting). */

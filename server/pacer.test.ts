@@ -102,6 +102,28 @@ describe('pacer', () => {
     assert.deepEqual(sizes, new Array(10).fill(10));
   });
 
+  it('rate 0 without subscribers generates nothing until someone subscribes', async () => {
+    let wanted = false;
+    let ticks = 0;
+    const gen = new Generator(8);
+    const pacer = new Pacer({
+      rate: 0,
+      batch: 64,
+      timer: 'immediate',
+      generator: gen,
+      wanted: () => wanted,
+      onBatch: (b) => (ticks += b.count),
+    });
+    pacer.start();
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(ticks, 0);
+    assert.equal(gen.generated, 0);
+    wanted = true;
+    await new Promise((r) => setTimeout(r, 50));
+    pacer.stop();
+    assert.ok(ticks > 0, 'generates once wanted');
+  });
+
   it('the turn cap covers 2 ms of ticks at high rates', () => {
     assert.equal(turnCap(0, 64), 64);
     assert.equal(turnCap(1_000_000, 64), 2000);

@@ -25,6 +25,12 @@ export interface PacerOptions {
   onBatch: (batch: TickBatch) => void;
   /** Called with the seconds one turn took (generate + fan-out). */
   onTurn?: (seconds: number) => void;
+  /**
+   * At rate 0: whether anyone is subscribed. Without subscribers a max-rate server idles on a
+   * 1 ms timer instead of burning a core on ticks nobody receives. Ignored at a target rate
+   * (the open-loop schedule runs regardless).
+   */
+  wanted?: () => boolean;
   /** Monotonic ns clock; injectable for tests. */
   hrtime?: () => bigint;
 }
@@ -45,6 +51,7 @@ export class Pacer {
   private readonly generator: Generator;
   private readonly onBatch: (batch: TickBatch) => void;
   private readonly onTurn: (seconds: number) => void;
+  private readonly wanted: () => boolean;
   private readonly hrtime: () => bigint;
   private running = false;
   private startNs = 0;
@@ -61,6 +68,7 @@ export class Pacer {
     this.generator = opts.generator;
     this.onBatch = opts.onBatch;
     this.onTurn = opts.onTurn ?? (() => {});
+    this.wanted = opts.wanted ?? (() => true);
     this.hrtime = opts.hrtime ?? process.hrtime.bigint;
     this.cap = turnCap(opts.rate, opts.batch);
     this.batch = new TickBatch(this.cap);
@@ -117,6 +125,10 @@ export class Pacer {
     batch.count = 0;
     let sleepMs = 0;
     if (this.rate === 0) {
+      if (!this.wanted()) {
+        if (this.timer === 'immediate') this.handle = setTimeout(this.turnBound, 1);
+        return;
+      }
       if (this.timer === 'interval') {
         this.intervalBurst(t0);
         return;

@@ -81,6 +81,12 @@ export class WsServer {
     });
   }
 
+  hasSubscribers(): boolean {
+    const clients = this.clients;
+    for (let i = 0; i < clients.length; i++) if (clients[i].session.subs.count > 0) return true;
+    return false;
+  }
+
   /** Slow-client policy close: 1008, then destroy if the client does not finish the handshake. */
   closeSlow(c: WsClient): void {
     c.slowClosed = true;
