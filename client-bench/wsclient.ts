@@ -104,7 +104,7 @@ export class LeanWebSocket {
       port: opts.port,
       localAddress: opts.localAddress,
       noDelay: true,
-      onread: { buffer: readBuffer, callback: (n: number, buf: Buffer) => this.onRead(n, buf) },
+      onread: { buffer: readBuffer(), callback: (n: number, buf: Buffer) => this.onRead(n, buf) },
     } as unknown as net.NetConnectOpts);
     this.socket.on('connect', () => this.onConnect());
     this.socket.on('error', (err) => {
