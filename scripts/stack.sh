@@ -153,9 +153,23 @@ cmd_up() {
   local rm_failed=()
   [ "${COMPOSE[*]}" = docker-compose ] && rm_failed=(--force-rm)
   compose "${profiles[@]}" build "${rm_failed[@]}" "${buildable[@]}"
+  pull_or_explain PROMETHEUS_IMAGE prom/prometheus:v2.53.2 \
+    "build a local stand-in with docker/build-standins.sh and pass PROMETHEUS_IMAGE=wsbench-local/prometheus:2.42"
+  [ "$GRAFANA" = 1 ] && pull_or_explain GRAFANA_IMAGE grafana/grafana-oss:11.2.0 \
+    "start the stack without Grafana: make up GRAFANA=0 (Prometheus still records everything)"
   compose "${profiles[@]}" up -d "${services[@]}"
   wait_healthy "${services[@]}"
   print_urls "${services[@]}"
+}
+
+# A third-party image that is neither here nor pullable (no registry) stops make up with advice.
+pull_or_explain() {
+  local var=$1 default=$2 advice=$3 image
+  image=$(setting "$var" "$default")
+  docker image inspect "$image" >/dev/null 2>&1 && return 0
+  log "pulling $image"
+  docker pull -q "$image" >/dev/null 2>&1 && return 0
+  die "image $image ($var) is not here and cannot be pulled: $advice"
 }
 
 print_urls() {
