@@ -84,7 +84,7 @@ const FLAGS: Record<string, FlagSpec> = {
     short: 'W',
     kind: 'int',
     arg: 'N',
-    help: `worker threads (default min(cores, clients), at most ${MAX_WORKERS})`,
+    help: 'worker threads',
   },
   symbols: {
     key: 'symbols',
@@ -120,7 +120,7 @@ const FLAGS: Record<string, FlagSpec> = {
     short: 'i',
     kind: 'string',
     arg: 'ID',
-    help: 'run id (default YYYYMMDD-HHMMSS-<mode>)',
+    help: 'run id (labels /metrics, names the result)',
   },
   quiet: {
     key: 'quiet',
@@ -152,7 +152,8 @@ for (const [long, spec] of Object.entries(FLAGS)) if (spec.short) SHORT[spec.sho
 function defaultText(long: string): string {
   const key = FLAGS[long].key;
   if (key === 'help') return '';
-  if (key === 'workers') return 'auto';
+  if (key === 'workers') return `min(cores, clients), at most ${MAX_WORKERS}`;
+  if (key === 'runId') return 'YYYYMMDD-HHMMSS-<mode>, UTC';
   const v = (DEFAULTS as Record<string, unknown>)[key];
   if (v === null) return 'none';
   if (Array.isArray(v)) return v.length ? v.join(',') : 'none';
