@@ -21,6 +21,8 @@ export interface Aggregate {
   errors: { type: string; count: number; message: string }[];
   closes: Record<string, number>;
   open: number;
+  opened: number;
+  failed: number;
 }
 
 function merged(encoded: string[]): hdr.Histogram {
@@ -93,6 +95,8 @@ export function aggregate(reports: readonly WorkerReport[]): Aggregate {
     errors: [...errors.values()],
     closes,
     open: sum((r) => r.open),
+    opened: sum((r) => r.opened),
+    failed: sum((r) => r.failed),
   };
   lat.destroy();
   rtt.destroy();

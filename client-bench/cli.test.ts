@@ -327,6 +327,28 @@ test('SIGINT stops the run, writes the partial result, exits 130', async () => {
   }
 });
 
+test('SIGINT while still connecting: partial result with the connections opened so far', async () => {
+  const s = await server({ kind: 'steady', rate: 100 }, 1);
+  const out = join(dir, 'sigint-connect.json');
+  const run = startClient(['-u', s.url, '-c', '50', '-R', '5', '-d', '5', '-w', '0', '-o', out]);
+  try {
+    await run.waitFor(/^\[connect\] connected [1-9]/);
+    run.child.kill('SIGINT');
+    const { code, stderr } = await run.done;
+    assert.equal(code, 130, stderr);
+    const r = JSON.parse(await readFile(out, 'utf8')) as Result;
+    assert.deepEqual(r.aborted, { reason: 'interrupted by SIGINT' });
+    assert.ok(
+      r.connections.opened >= 1 && r.connections.opened < 50,
+      `opened ${r.connections.opened}`,
+    );
+    assert.equal(r.throughput.windowSec, 0, 'no window was measured');
+    assertValid(r);
+  } finally {
+    run.child.kill('SIGKILL');
+  }
+});
+
 test('server dies mid-run: partial result with the abort reason, exit 3', async () => {
   // The server runs in its own process so that it can really die (SIGKILL, no close frames).
   const serverModule = fileURLToPath(new URL('./test-server.js', import.meta.url));

@@ -167,12 +167,10 @@ async function run(cfg: Config): Promise<number> {
 
   // 1. connect
   const conn = await state.until(Promise.all(connected));
-  let opened = 0;
-  let failed = 0;
   if (conn) {
     connectDone = true;
-    opened = conn.reduce((a, m) => a + m.opened, 0);
-    failed = conn.reduce((a, m) => a + m.failed, 0);
+    const opened = conn.reduce((a, m) => a + m.opened, 0);
+    const failed = conn.reduce((a, m) => a + m.failed, 0);
     if (opened === 0) {
       clearInterval(ticker);
       progress.done();
@@ -254,8 +252,6 @@ async function run(cfg: Config): Promise<number> {
         ? serverSentAfter - serverSentBefore
         : null,
     cpuCores: windowWallSec > 0 ? (cpu.user + cpu.system) / 1e6 / windowWallSec : 0,
-    opened,
-    failed,
     aborted: state.reason,
   });
 

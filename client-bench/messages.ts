@@ -36,6 +36,9 @@ export interface WorkerReport {
   errors: { type: string; count: number; message: string }[];
   closes: Record<string, number>;
   open: number;
+  /** Connections opened / failed so far (also when the run ended during the connect phase). */
+  opened: number;
+  failed: number;
 }
 
 export type FromWorker =

@@ -65,8 +65,6 @@ export interface RunContext {
   serverSent: number | null;
   /** CPU of the whole client process over the window, in cores. */
   cpuCores: number;
-  opened: number;
-  failed: number;
   aborted: string | null;
 }
 
@@ -138,7 +136,7 @@ export function buildResult(agg: Aggregate, ctx: RunContext): Result {
       p99: round(agg.connectMs.p99),
       max: round(agg.connectMs.max),
     },
-    connections: { opened: ctx.opened, failed: ctx.failed, openAtEnd: agg.open },
+    connections: { opened: agg.opened, failed: agg.failed, openAtEnd: agg.open },
     client: { cpuCores: round(ctx.cpuCores), clientBound, workers },
     errors: agg.errors,
     closes: agg.closes,

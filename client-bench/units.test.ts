@@ -163,6 +163,8 @@ test('a saturated or lagging worker marks the result client-bound and the summar
     errors: [],
     closes: {},
     open: 1,
+    opened: 1,
+    failed: 0,
   });
   const p = parseArgs(['-c', '1'], 1);
   assert.ok(!p.help);
@@ -176,8 +178,6 @@ test('a saturated or lagging worker marks the result client-bound and the summar
     health: null,
     serverSent: null,
     cpuCores: 1,
-    opened: 1,
-    failed: 0,
     aborted: null,
   };
   const calm = buildResult(aggregate([report(0.5, 20)]), ctx);

@@ -207,6 +207,8 @@ function report(): WorkerReport {
     errors: [...tally.errors].map(([type, e]) => ({ type, count: e.count, message: e.message })),
     closes: Object.fromEntries([...tally.closes].map(([code, n]) => [String(code), n])),
     open,
+    opened,
+    failed,
   };
 }
 
