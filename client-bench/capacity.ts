@@ -15,15 +15,48 @@ import { median } from './aggregate.js';
 const SERVER = fileURLToPath(new URL('../server/main.js', import.meta.url));
 const REFERENCE = fileURLToPath(new URL('./reference-counter.js', import.meta.url));
 
+const USAGE = `usage: node dist/client-bench/capacity.js [options]
+  --modes LIST     server modes, comma list of ws-naive, ws, uws   (default ws-naive,ws,uws)
+  --clients LIST   client counts, comma list of integers >= 1       (default 1,100)
+  --duration S     measured seconds per run, integer >= 1           (default 3)
+  --repeats N      runs per mode and client count, integer >= 1    (default 2)
+  --pin            server on CPU 0, measuring side on CPU 1 (taskset)
+  --help           this text`;
+const VALUE_FLAGS = ['--modes', '--clients', '--duration', '--repeats'];
 const args = process.argv.slice(2);
+function usageError(msg: string): never {
+  process.stderr.write(`capacity: ${msg}\n${USAGE}\n`);
+  process.exit(2);
+}
+if (args.includes('--help') || args.includes('-h')) {
+  process.stdout.write(USAGE + '\n');
+  process.exit(0);
+}
+for (let i = 0; i < args.length; i++) {
+  if (VALUE_FLAGS.includes(args[i])) i++;
+  else if (args[i] !== '--pin') usageError(`unknown argument "${args[i]}"`);
+}
 const opt = (name: string, def: string) => {
   const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : def;
+  return i >= 0 ? (args[i + 1] ?? usageError(`--${name} needs a value`)) : def;
+};
+const positiveInt = (name: string, v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1)
+    usageError(`invalid --${name} "${v}": expected an integer >= 1`);
+  return n;
 };
 const modes = opt('modes', 'ws-naive,ws,uws').split(',');
-const clientCounts = opt('clients', '1,100').split(',').map(Number);
-const duration = Number(opt('duration', '3'));
-const repeats = Number(opt('repeats', '2'));
+for (const m of modes) {
+  if (!['ws-naive', 'ws', 'uws'].includes(m)) {
+    usageError(`invalid --modes "${m}": expected ws-naive, ws or uws`);
+  }
+}
+const clientCounts = opt('clients', '1,100')
+  .split(',')
+  .map((c) => positiveInt('clients', c));
+const duration = positiveInt('duration', opt('duration', '3'));
+const repeats = positiveInt('repeats', opt('repeats', '2'));
 const pin = args.includes('--pin');
 
 /** Command prefix that pins to one CPU (or nothing). */
