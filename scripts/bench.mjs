@@ -4,29 +4,16 @@
 // Writes RESULTS_DIR/<run-id>/{result.json,report.md,report.html,server.log,client.log}, points
 // RESULTS_DIR/latest at it, prints one JSON line with the paths on stdout. Ctrl-C stops every
 // process it started and keeps what was measured (exit 130).
-import { benchConfig, UsageError } from './lib/config.mjs';
+import { benchConfig } from './lib/config.mjs';
 import { bytes, fixed, si, us } from './lib/format.mjs';
-import { assertBuilt, runNative } from './lib/native-run.mjs';
+import { configOrExit, runNative } from './lib/native-run.mjs';
 import { Progress } from './lib/progress.mjs';
 import { writeRunReports } from './lib/report.mjs';
 import { displayPath, makeUniqueDir, pointLink, resultsDir, stampId } from './lib/results.mjs';
 
 const NAME = 'wsbench-bench';
 
-let cfg;
-try {
-  cfg = benchConfig();
-} catch (err) {
-  if (!(err instanceof UsageError)) throw err;
-  console.error(`${NAME}: ${err.message}`);
-  process.exit(2);
-}
-try {
-  assertBuilt();
-} catch (err) {
-  console.error(`${NAME}: ${err.message}`);
-  process.exit(1);
-}
+const cfg = configOrExit(NAME, benchConfig);
 
 const root = resultsDir();
 const { id: runId, dir: runDir } = await makeUniqueDir(root, stampId(cfg.mode));

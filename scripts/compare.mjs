@@ -5,9 +5,9 @@
 // ws-naive and the success table. Ctrl-C stops the current run and reports what finished.
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { compareConfig, UsageError } from './lib/config.mjs';
+import { compareConfig } from './lib/config.mjs';
 import { seconds } from './lib/format.mjs';
-import { assertBuilt, runNative } from './lib/native-run.mjs';
+import { configOrExit, runNative } from './lib/native-run.mjs';
 import { Progress } from './lib/progress.mjs';
 import { writeCompareReports, writeRunReports } from './lib/report.mjs';
 import { displayPath, makeUniqueDir, pointLink, resultsDir, stampId } from './lib/results.mjs';
@@ -17,20 +17,7 @@ import { machineInfo, versions } from './lib/versions.mjs';
 const NAME = 'wsbench-compare';
 const RUN_OVERHEAD_SEC = 3; // server start, connect, result, stop: measured a little under this
 
-let cfg;
-try {
-  cfg = compareConfig();
-} catch (err) {
-  if (!(err instanceof UsageError)) throw err;
-  console.error(`${NAME}: ${err.message}`);
-  process.exit(2);
-}
-try {
-  assertBuilt();
-} catch (err) {
-  console.error(`${NAME}: ${err.message}`);
-  process.exit(1);
-}
+const cfg = configOrExit(NAME, compareConfig);
 
 const root = resultsDir();
 const { id: compareId, dir: compareDir } = await makeUniqueDir(root, stampId('compare'));

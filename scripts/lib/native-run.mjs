@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { UsageError } from './config.mjs';
 import { runHttpLoad } from './http-load.mjs';
 import { allowedCpus, hasTaskset, pinPid, startNode } from './proc.mjs';
 import { ProcSampler } from './sampler.mjs';
@@ -17,14 +18,33 @@ const PROMETHEUS_LOCAL = path.join(repoRoot, 'scripts/prometheus-local.mjs');
 const SERVER_READY_MS = 20_000;
 const SAMPLE_MS = 250;
 
-/** Throws when server or client-bench has not been compiled into dist/ yet. */
+/** server or client-bench has not been compiled into dist/ yet. */
+class NotBuiltError extends Error {}
+
+/** Throws NotBuiltError when server or client-bench has not been compiled into dist/ yet. */
 export function assertBuilt() {
   for (const [file, what] of [
     [SERVER_MAIN, 'server'],
     [CLIENT_MAIN, 'client-bench'],
   ]) {
     if (!existsSync(file))
-      throw new Error(`${what} is not built: ${file} is missing (run make build)`);
+      throw new NotBuiltError(`${what} is not built: ${file} is missing (run make build)`);
+  }
+}
+
+/**
+ * The start of every native script: reads its settings with `readConfig` and checks the build.
+ * A bad setting exits 2 with its message, a missing build exits 1.
+ */
+export function configOrExit(name, readConfig) {
+  try {
+    const cfg = readConfig();
+    assertBuilt();
+    return cfg;
+  } catch (err) {
+    if (!(err instanceof UsageError) && !(err instanceof NotBuiltError)) throw err;
+    console.error(`${name}: ${err.message}`);
+    process.exit(err instanceof UsageError ? 2 : 1);
   }
 }
 

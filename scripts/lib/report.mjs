@@ -8,6 +8,23 @@ import { renderHtml } from './render-html.mjs';
 import { renderMarkdown } from './render-md.mjs';
 import { BASELINE_MODE, runFigures, successRows, summarise } from './summary.mjs';
 
+/** The two y axes of every CPU/RSS chart: cores on the left, MiB on the right. */
+const CPU_RSS_AXES = {
+  cpu: {
+    type: 'linear',
+    position: 'left',
+    beginAtZero: true,
+    title: { display: true, text: 'cores' },
+  },
+  rss: {
+    type: 'linear',
+    position: 'right',
+    beginAtZero: true,
+    title: { display: true, text: 'MiB' },
+    grid: { drawOnChartArea: false },
+  },
+};
+
 const COLORS = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948', '#b07aa1'];
 const MiB = 1024 * 1024;
 
@@ -390,19 +407,7 @@ function runResourceChart(r) {
       parsing: true,
       scales: {
         x: { type: 'linear', title: { display: true, text: 's into the measured window' } },
-        cpu: {
-          type: 'linear',
-          position: 'left',
-          beginAtZero: true,
-          title: { display: true, text: 'cores' },
-        },
-        rss: {
-          type: 'linear',
-          position: 'right',
-          beginAtZero: true,
-          title: { display: true, text: 'MiB' },
-          grid: { drawOnChartArea: false },
-        },
+        ...CPU_RSS_AXES,
       },
     },
   };
@@ -676,19 +681,7 @@ function compareResourceChart(rows) {
     },
     options: {
       scales: {
-        cpu: {
-          type: 'linear',
-          position: 'left',
-          beginAtZero: true,
-          title: { display: true, text: 'cores' },
-        },
-        rss: {
-          type: 'linear',
-          position: 'right',
-          beginAtZero: true,
-          title: { display: true, text: 'MiB' },
-          grid: { drawOnChartArea: false },
-        },
+        ...CPU_RSS_AXES,
       },
     },
   };
