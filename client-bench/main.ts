@@ -233,12 +233,20 @@ async function run(cfg: Config): Promise<number> {
   progress.done();
   const present = got.filter((r): r is WorkerReport => r !== null);
   const agg = aggregate(present);
-  if (present.length < workers.length) {
+  const missing = workers.length - present.length;
+  if (missing > 0) {
     agg.errors.push({
       type: 'worker',
-      count: workers.length - present.length,
+      count: missing,
       message: `no report within ${REPORT_TIMEOUT_MS} ms`,
     });
+    // A worker too busy to answer was saturated, and its connections' counts are missing: the
+    // result must say so, never read as a quiet (or zero) throughput figure.
+    state.abort(
+      `${missing} of ${workers.length} client worker(s) did not report within ${REPORT_TIMEOUT_MS} ms ` +
+        '(saturated): their connections are missing from this result',
+      EXIT.aborted,
+    );
   }
   const result: Result = buildResult(agg, {
     config: cfg,
@@ -254,6 +262,7 @@ async function run(cfg: Config): Promise<number> {
     cpuCores: windowWallSec > 0 ? (cpu.user + cpu.system) / 1e6 / windowWallSec : 0,
     aborted: state.reason,
   });
+  if (missing > 0) result.client.clientBound = true;
 
   const line = JSON.stringify(result);
   if (cfg.out) {

@@ -45,6 +45,35 @@ const CLOSE_TIMEOUT_MS = 2000;
 // One read buffer per thread, shared by every socket of the thread: libuv reads into it and the
 // callback parses it synchronously before any other socket reads, so sharing is safe and 10,000
 // connections do not need 10,000 buffers. Partial frames are copied out (see `carry`).
+// One event-loop turn reads at most TURN_BUDGET_BYTES over all of this thread's sockets. libuv
+// reads up to 32 times per readable socket per turn; with 100 sockets of a fast server a turn took
+// seconds (event-loop p99 2.2 s with a competing process on the core), starving the timers and the
+// main thread's window-end message: the worker missed its report deadline and the run came out
+// empty. Past the budget a socket pauses (readStop) until the loop's check phase resumes it.
+const TURN_BUDGET_BYTES = 8 * 1024 * 1024;
+let turnBytes = 0;
+let turnEndScheduled = false;
+let pausedThisTurn: net.Socket[] = [];
+function endTurn(): void {
+  turnEndScheduled = false;
+  turnBytes = 0;
+  const paused = pausedThisTurn;
+  pausedThisTurn = [];
+  for (let i = 0; i < paused.length; i++) if (!paused[i].destroyed) paused[i].resume();
+}
+/** Counts a read against the turn's budget; pauses `socket` when the budget is spent. */
+function chargeRead(socket: net.Socket, n: number): void {
+  if (!turnEndScheduled) {
+    turnEndScheduled = true;
+    setImmediate(endTurn);
+  }
+  turnBytes += n;
+  if (turnBytes > TURN_BUDGET_BYTES) {
+    socket.pause();
+    pausedThisTurn.push(socket);
+  }
+}
+
 let sharedReadBuffer: Buffer | null = null;
 function readBuffer(): Buffer {
   if (!sharedReadBuffer) sharedReadBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
@@ -193,6 +222,7 @@ export class LeanWebSocket {
 
   private onRead(n: number, buf: Buffer): void {
     this.readUs = nowUs();
+    chargeRead(this.socket, n);
     let off = 0;
     if (this.readyState === CONNECTING) {
       off = this.readHandshake(buf, n);
