@@ -207,12 +207,14 @@ async function run(cfg: Config): Promise<number> {
   let serverSentBefore: number | null = null;
   let cpuStart = process.cpuUsage();
   let windowStartMs = 0;
+  let windowStartedAt: Date | null = null;
   if (state.reason === null) {
     for (const w of workers) w.postMessage({ kind: 'window-start' });
     await state.until(Promise.all(windowStarted));
     serverSentBefore = await readServerSent(cfg.url);
     cpuStart = process.cpuUsage();
     windowStartMs = performance.now();
+    windowStartedAt = new Date();
     const t0 = Date.now();
     phase = `run 0/${cfg.duration}s`;
     const tick = setInterval(
@@ -224,6 +226,7 @@ async function run(cfg: Config): Promise<number> {
   }
 
   // 4. collect (also after an abort: whatever was measured is reported)
+  const windowEndedAt = new Date();
   for (const w of workers) w.postMessage({ kind: 'window-end' });
   const cpu = process.cpuUsage(cpuStart);
   const windowWallSec = windowStartMs ? (performance.now() - windowStartMs) / 1000 : 0;
@@ -253,6 +256,7 @@ async function run(cfg: Config): Promise<number> {
     runId,
     startedAt,
     endedAt: new Date(),
+    window: windowStartedAt ? { start: windowStartedAt, end: windowEndedAt } : null,
     mode,
     health,
     serverSent:

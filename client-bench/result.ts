@@ -14,6 +14,8 @@ export interface Result {
   runId: string;
   startedAt: string;
   endedAt: string;
+  /** The measured window itself (endedAt is later: it follows the collection of reports). */
+  window?: { startedAt: string; endedAt: string } | null;
   machine: {
     cpus: number;
     model: string;
@@ -60,6 +62,7 @@ export interface RunContext {
   runId: string;
   startedAt: Date;
   endedAt: Date;
+  window: { start: Date; end: Date } | null;
   mode: string;
   health: Record<string, unknown> | null;
   serverSent: number | null;
@@ -99,6 +102,9 @@ export function buildResult(agg: Aggregate, ctx: RunContext): Result {
     runId: ctx.runId,
     startedAt: ctx.startedAt.toISOString(),
     endedAt: ctx.endedAt.toISOString(),
+    window: ctx.window
+      ? { startedAt: ctx.window.start.toISOString(), endedAt: ctx.window.end.toISOString() }
+      : null,
     machine: machineInfo(),
     config: {
       url: c.url,

@@ -174,6 +174,7 @@ test('a saturated or lagging worker marks the result client-bound and the summar
     runId: 'r',
     startedAt: new Date(),
     endedAt: new Date(),
+    window: { start: new Date(Date.now() - 1000), end: new Date(Date.now() - 10) },
     mode: 'uws',
     health: null,
     serverSent: null,
@@ -182,6 +183,9 @@ test('a saturated or lagging worker marks the result client-bound and the summar
   };
   const calm = buildResult(aggregate([report(0.5, 20)]), ctx);
   assert.equal(calm.client.clientBound, false);
+  // The measured window travels with the result (the bench aligns CPU/RSS samples to it).
+  assert.ok(calm.window && Date.parse(calm.window.endedAt) > Date.parse(calm.window.startedAt));
+  assert.deepEqual(validate(calm, loadResultSchema()), []);
   assert.doesNotMatch(formatSummary(calm), /CLIENT-BOUND/);
   for (const [busy, lag] of [
     [0.95, 20],

@@ -306,16 +306,19 @@ export async function runNative(
   } catch {
     result = null;
   }
-  // The CPU/RSS window: client-bench's own measured window when it reported one (it ends at
-  // endedAt, give or take the collection of worker reports); otherwise what was observed live
-  // (all connections counted by /health + warm-up), which misses when some connections failed.
+  // The CPU/RSS window: client-bench's own measured window when it reported one (result.window;
+  // not endedAt, which follows the collection of worker reports, when the clients have already
+  // closed and the server idles); otherwise what was observed live (all connections counted by
+  // /health + warm-up), which misses when some connections failed.
   let from = timeline.windowStart ?? timeline.connected ?? timeline.serverReady ?? 0;
   let to = timeline.windowEnd ?? performance.now();
-  const reportedSec = result?.throughput?.windowSec;
-  const endedAtMs = Date.parse(result?.endedAt ?? '');
-  if (reportedSec > 0 && Number.isFinite(endedAtMs)) {
-    to = performance.now() - (Date.now() - endedAtMs);
-    from = to - reportedSec * 1000;
+  const windowStartMs = Date.parse(result?.window?.startedAt ?? '');
+  const windowEndMs = Date.parse(result?.window?.endedAt ?? '');
+  if (Number.isFinite(windowStartMs) && windowEndMs > windowStartMs) {
+    const nowPerf = performance.now();
+    const nowWall = Date.now();
+    to = nowPerf - (nowWall - windowEndMs);
+    from = nowPerf - (nowWall - windowStartMs);
   }
   const sw = serverSampler?.window(from, to) ?? { cpuCores: null, rssMaxBytes: null, samples: [] };
   const cw = clientSampler?.window(from, to) ?? { cpuCores: null, rssMaxBytes: null, samples: [] };
