@@ -3,9 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readlinkSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { requireTool } from '../testutil/require-tool.js';
+import { requireTool, which } from '../testutil/require-tool.js';
 import {
   inspectReport,
   processesMentioning,
@@ -71,6 +72,12 @@ test('make compare (ws-naive vs uws, 1 repeat, firehose) prints and writes the s
     assert.equal(result.bench.scenario, 'firehose');
     assert.equal(result.server.mode, r.mode);
     assert.ok(result.throughput.msgsPerSec > 0);
+    // Every run gets the same placement: the first run pins the orchestrator to the client's
+    // core, and a later run must not mistake that for a one-CPU machine.
+    if (os.availableParallelism() >= 2 && which('taskset')) {
+      assert.equal(result.placement.pinned, true, `${r.dir} pinned: ${result.placement.reason}`);
+      assert.notEqual(result.placement.server.cores, result.placement.client.cores);
+    }
   }
   const md = readFileSync(out.reportMd, 'utf8');
   assert.match(md, /## Success criteria/);

@@ -24,8 +24,17 @@ export function hasTaskset() {
   return which.sync('taskset', { nothrow: true }) !== null;
 }
 
-/** The CPUs this process may run on, from /proc/self/status (affinity-aware), e.g. [0, 1]. */
+/**
+ * The CPUs this process may run on, e.g. [0, 1]: its affinity when it started. A run pins the
+ * orchestrator itself to the client's core; reading the affinity afresh would then see one CPU
+ * and leave every later run of a compare unpinned on that single core.
+ */
 export function allowedCpus() {
+  return STARTUP_CPUS;
+}
+
+/** The affinity from /proc/self/status (affinity-aware), or [] where there is none. */
+function readAllowedCpus() {
   try {
     const status = readFileSync('/proc/self/status', 'utf8');
     const list = /^Cpus_allowed_list:\s*(.+)$/m.exec(status)?.[1]?.trim();
@@ -44,6 +53,8 @@ export function expandCpuList(list) {
   }
   return out;
 }
+
+const STARTUP_CPUS = readAllowedCpus();
 
 /** Pins every thread of `pid` to `cores` (taskset -a -p -c). Resolves false when it failed. */
 export async function pinPid(pid, cores) {
