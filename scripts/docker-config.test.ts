@@ -53,22 +53,20 @@ function scratch(t: { after(fn: () => void): void }): { dir: string; envFile: st
   return { dir, envFile };
 }
 
+/** Runs `docker-compose <profiles> config <extra>` on the repository's file, isolated from .env. */
+function composeConfig(
+  envFile: string,
+  profiles: string[],
+  env: Record<string, string | undefined>,
+  extra: string[] = [],
+) {
+  const args = ['-p', 'wsbench-config-test', '--env-file', envFile, '-f', 'docker-compose.yml'];
+  return run('docker-compose', [...args, ...profiles, 'config', ...extra], env);
+}
+
 /** `docker-compose config` of the repository's file, parsed (PyYAML ships with docker-compose). */
 function config(envFile: string, profiles: string[], env: Record<string, string | undefined>): any {
-  const r = run(
-    'docker-compose',
-    [
-      '-p',
-      'wsbench-config-test',
-      '--env-file',
-      envFile,
-      '-f',
-      'docker-compose.yml',
-      ...profiles,
-      'config',
-    ],
-    env,
-  );
+  const r = composeConfig(envFile, profiles, env);
   assert.equal(r.code, 0, `docker-compose config failed: ${r.stderr}`);
   const json = spawnSync(
     'python3',
@@ -177,21 +175,11 @@ test('compose config: base images, CPU limits and cpusets come from the environm
 test('compose config: Grafana has no default admin password', (t) => {
   if (!requireTool(t, 'docker-compose')) return;
   const { envFile } = scratch(t);
-  const r = run(
-    'docker-compose',
-    [
-      '-p',
-      'wsbench-config-test',
-      '--env-file',
-      envFile,
-      '-f',
-      'docker-compose.yml',
-      '--profile',
-      'grafana',
-      'config',
-      '-q',
-    ],
+  const r = composeConfig(
+    envFile,
+    ['--profile', 'grafana'],
     { GRAFANA_ADMIN_PASSWORD: undefined },
+    ['-q'],
   );
   assert.notEqual(r.code, 0, 'config must fail without GRAFANA_ADMIN_PASSWORD');
   assert.match(r.stderr, /GRAFANA_ADMIN_PASSWORD/);
