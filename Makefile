@@ -53,8 +53,11 @@ install: $(INSTALL_STAMP) ## Install npm packages from the lockfile (when they c
 build: install ## Compile TypeScript into dist/
 	npx tsc -p tsconfig.json
 
+# The tests are the compiled *.test.ts of the source tree (a stale file left in dist/ never runs).
+TESTS = $(shell find . -name '*.test.ts' -not -path './node_modules/*' -not -path './dist/*' -not -path './results/*' | sed -e 's|^\./|dist/|' -e 's|\.ts$$|.js|' | sort)
+
 test: build ## Run every test (node:test); tools missing -> skip, or fail with WSBENCH_REQUIRE_ALL=1
-	node --test --test-concurrency=1 $$(find dist -name '*.test.js' | sort)
+	node --test --test-concurrency=1 $(TESTS)
 
 lint: install ## Prettier, ESLint and the type checker
 	npx prettier --check .

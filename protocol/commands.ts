@@ -34,8 +34,21 @@ function fail(code: ErrorCode, message: string): ParseResult {
   return { ok: false, code, message };
 }
 
+/**
+ * A short, bounded description of a client's value for an error message. It never recurses: a
+ * command nested thousands of arrays deep (a few KB of text) would overflow the stack in
+ * JSON.stringify and take the server down while it builds the reply.
+ */
 function quote(v: unknown): string {
-  const s = typeof v === 'string' ? JSON.stringify(v) : String(JSON.stringify(v));
+  let s: string;
+  if (typeof v === 'string') s = JSON.stringify(v.length > 64 ? v.slice(0, 64) : v);
+  else if (Array.isArray(v)) s = `an array of ${v.length}`;
+  else if (v !== null && typeof v === 'object')
+    s = `an object {${Object.keys(v)
+      .slice(0, 4)
+      .map((k) => JSON.stringify(k.slice(0, 16)))
+      .join(',')}}`;
+  else s = v === undefined ? 'nothing' : JSON.stringify(v);
   return s.length > 60 ? s.slice(0, 57) + '...' : s;
 }
 

@@ -133,11 +133,9 @@ test('parseCommand answers malformed input with a coded error that quotes it', (
   ];
   for (const [input, code] of cases) {
     const r = parseCommand(input, known);
-    assert.equal(r.ok, false, input);
-    if (!r.ok) {
-      assert.equal(r.code, code, input);
-      assert.ok(r.message.length > 0);
-    }
+    assert.ok(!r.ok, input);
+    assert.equal(r.code, code, input);
+    assert.ok(r.message.length > 0);
   }
   const r = parseCommand('{"op":"explode"}', known);
   assert.ok(!r.ok && r.message.includes('"explode"') && r.message.includes('subscribe'));
@@ -164,8 +162,30 @@ test('nowUs is a monotonic µs clock; useClock rejects unknown clocks', () => {
   useClock('wall');
   assert.ok(Math.abs(nowUs() - Date.now() * 1000) < 5e6);
   useClock('monotonic');
-  assert.throws(
-    () => useClock('sundial'),
-    /Invalid clock: "sundial" \(expected one of: monotonic, wall\)/,
-  );
+  assert.throws(() => {
+    useClock('sundial');
+  }, /Invalid clock: "sundial" \(expected one of: monotonic, wall\)/);
+});
+
+test('parseCommand answers a command nested thousands of arrays deep (no stack overflow)', () => {
+  const deep = (n: number): string => '['.repeat(n) + ']'.repeat(n);
+  const known = new Set(symbolNames(8));
+  const cases: [string, string][] = [
+    [deep(20000), 'bad_command'],
+    ['{"op":"subscribe","symbols":' + deep(20000) + '}', 'bad_symbols'],
+    ['{"op":"subscribe","symbols":[' + deep(20000) + ']}', 'bad_symbols'],
+    ['{"op":' + deep(20000) + '}', 'unknown_op'],
+    ['{"op":"ping","id":' + deep(20000) + '}', 'bad_command'],
+    [
+      '{"op":"ping","id":{"a":' + '{"a":'.repeat(20000) + '1' + '}'.repeat(20001) + '}',
+      'bad_command',
+    ],
+  ];
+  for (const [input, code] of cases) {
+    const r = parseCommand(input, known);
+    assert.ok(!r.ok, input.slice(0, 40));
+    assert.equal(r.code, code, input.slice(0, 40));
+    assert.ok(r.message.length < 400, `bounded message: ${r.message.length}`);
+    assert.doesNotThrow(() => encodeError(r.code, r.message));
+  }
 });

@@ -49,7 +49,7 @@ function readUint(
   let i = from;
   const end = Math.min(frameEnd, from + MAX_SAFE_DIGITS);
   for (; i < end; i++) {
-    const c = buf[i] - 48;
+    const c = (buf[i] ?? 0) - 48;
     if (c < 0 || c > 9) break;
     v = v * 10 + c;
   }
@@ -64,14 +64,14 @@ function readTrailingTs(buf: Uint8Array, out: Scanned, start: number, end: numbe
   if (i < start || buf[i] !== 0x7d /* } */) return false;
   const digitsEnd = i;
   i--;
-  while (i >= start && buf[i] >= 48 && buf[i] <= 57) i--;
+  for (let c = buf[i] ?? 0; i >= start && c >= 48 && c <= 57; c = buf[i] ?? 0) i--;
   const digitsStart = i + 1;
   const n = digitsEnd - digitsStart;
   if (n === 0 || n > MAX_SAFE_DIGITS) return false;
   if (digitsStart - TS_FIELD.length < start) return false;
   if (!matchAt(buf, digitsStart - TS_FIELD.length, TS_FIELD, end)) return false;
   let v = 0;
-  for (let j = digitsStart; j < digitsEnd; j++) v = v * 10 + (buf[j] - 48);
+  for (let j = digitsStart; j < digitsEnd; j++) v = v * 10 + ((buf[j] ?? 0) - 48);
   out.ts = v;
   return true;
 }
@@ -94,7 +94,7 @@ export function scanFrameAt(buf: Uint8Array, start: number, end: number, out: Sc
     let h = 0x811c9dc5;
     const limit = Math.min(end, i + MAX_SYMBOL_BYTES);
     for (; i < limit; i++) {
-      const c = buf[i];
+      const c = buf[i] ?? 0x22;
       if (c === 0x22 /* " */) break;
       h = Math.imul(h ^ c, 0x01000193);
     }

@@ -23,7 +23,7 @@ export function symbolNames(count: number): string[] {
   }
   const names: string[] = [];
   for (let i = 0; i < count; i++) {
-    names.push(i < BASE_SYMBOLS.length ? BASE_SYMBOLS[i] : `SYM-${String(i + 1).padStart(4, '0')}`);
+    names.push(BASE_SYMBOLS[i] ?? `SYM-${String(i + 1).padStart(4, '0')}`);
   }
   return names;
 }

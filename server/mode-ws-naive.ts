@@ -3,7 +3,7 @@
 // ws.send(string). It is still correct: subscriptions, counters and a bounded backlog.
 import { WebSocket } from 'ws';
 import type { TickBatch } from './generator.js';
-import { headerLength } from './framing.js';
+import { headerLength } from '../protocol/framing.js';
 import type { BroadcastMode, ModeContext } from './mode.js';
 import { WsServer, type WsClient } from './ws-server.js';
 

@@ -5,7 +5,7 @@
 import type { Socket } from 'node:net';
 import { WebSocket } from 'ws';
 import type { TickBatch } from './generator.js';
-import { frameText } from './framing.js';
+import { frameText } from '../protocol/framing.js';
 import type { BroadcastMode, ModeContext } from './mode.js';
 import type { Subscriptions } from './session.js';
 import { WsServer, type WsClient } from './ws-server.js';
