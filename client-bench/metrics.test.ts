@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { startTestServer } from './test-server.js';
 import { startClient } from './run-client.js';
-import { requireTool } from '../testutil/require-tool.js';
+import { requireTool } from '../testkit/require-tool.js';
 
 const server = await startTestServer({ kind: 'steady', rate: 1000 }, 1);
 after(() => server.close());

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
-import { requireTool } from '../testutil/require-tool.js';
+import { requireTool } from '../testkit/require-tool.js';
 import { instantQuery, loadPrometheusLocal, repoRoot } from '../prometheus/local.js';
 import { allPanels } from './lint.js';
 

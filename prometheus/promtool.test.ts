@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { requireTool } from '../testutil/require-tool.js';
+import { requireTool } from '../testkit/require-tool.js';
 import { loadPrometheusLocal, repoRoot } from './local.js';
 
 const root = repoRoot();

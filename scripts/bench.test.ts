@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
-import { requireTool, which } from '../testutil/require-tool.js';
+import { requireTool, which } from '../testkit/require-tool.js';
 import {
   inspectReport,
   isAlive,

@@ -6,7 +6,7 @@ import { readFileSync, readlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { requireTool, which } from '../testutil/require-tool.js';
+import { requireTool, which } from '../testkit/require-tool.js';
 import {
   inspectReport,
   processesMentioning,

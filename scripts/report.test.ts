@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { requireTool } from '../testutil/require-tool.js';
+import { requireTool } from '../testkit/require-tool.js';
 import { inspectReport, repoRoot, run, tempDir } from './test-helpers.js';
 
 const fixture = path.join(repoRoot, 'scripts/fixtures/sample-result.json');

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, afterEach, before, describe, it, type TestContext } from 'node:test';
-import { requireTool } from '../testutil/require-tool.js';
+import { requireTool } from '../testkit/require-tool.js';
 import {
   ALL_MODES,
   Cleanup,
