@@ -6,6 +6,8 @@
 #   scripts/stack.sh runtime         # prints "docker" when a server of the stack runs, else "native"
 #   scripts/stack.sh modes           # the modes whose server container runs, one a line
 #   scripts/stack.sh compose ARGS... # the compose command with the stack's project and .env
+#   scripts/stack.sh serve           # (re)start MODE's server with the current RATE etc., wait
+#   scripts/stack.sh placement       # the cpusets server and client get, and why
 #   scripts/stack.sh images          # the base images make up would use, as NAME=image lines
 # Compose: `docker compose` (v2) when it works, else `docker-compose` (v1.29); WSBENCH_COMPOSE
 # overrides. Project name: WSBENCH_PROJECT (default wsbench).
@@ -69,6 +71,48 @@ standin_or() { # standin_or OFFICIAL STANDIN [pull]: prints the image to use
     return
   fi
   echo "$official"
+}
+
+# The cpusets of server and client, exported for compose: SERVER_CPUSET/CLIENT_CPUSET when given;
+# else, as native runs do (PIN=auto|1), the server on the first CPU dockerd may use and the client
+# on the second when there are >= 2; PIN=0 leaves both unpinned. PLACEMENT says which and why.
+place() {
+  local s c pin cpus
+  s=$(setting SERVER_CPUSET '')
+  c=$(setting CLIENT_CPUSET '')
+  pin=$(setting PIN auto)
+  case "$pin" in auto | 1 | 0) ;; *) bad "invalid PIN \"$pin\": expected auto, 1 or 0" ;; esac
+  if [ -n "$s$c" ]; then
+    PLACEMENT="server cpuset ${s:-any}, client cpuset ${c:-any} (SERVER_CPUSET/CLIENT_CPUSET)"
+  elif [ "$pin" = 0 ]; then
+    PLACEMENT="not pinned (PIN=0)"
+  else
+    read -r -a cpus <<<"$(allowed_cpus)"
+    if [ ${#cpus[@]} -ge 2 ]; then
+      s=${cpus[0]}
+      c=${cpus[1]}
+      PLACEMENT="server cpuset $s, client cpuset $c (${#cpus[@]} CPUs, as native runs)"
+    else
+      [ "$pin" = 1 ] && die "PIN=1 but only ${#cpus[@]} CPU is available"
+      PLACEMENT="not pinned (only ${#cpus[@]} CPU)"
+    fi
+  fi
+  SERVER_CPUSET=$s
+  CLIENT_CPUSET=$c
+  export SERVER_CPUSET CLIENT_CPUSET PLACEMENT
+}
+
+# The CPUs this machine lets processes use (dockerd's cpuset is the same on a plain host).
+allowed_cpus() {
+  local list part a b out=()
+  list=$(awk '/^Cpus_allowed_list:/ { print $2 }' /proc/self/status)
+  IFS=, read -r -a parts <<<"$list"
+  for part in "${parts[@]}"; do
+    a=${part%-*}
+    b=${part#*-}
+    for ((i = a; i <= b; i++)); do out+=("$i"); done
+  done
+  echo "${out[*]}"
 }
 
 # Every server's and the client's address on the host network, for Prometheus (file_sd JSON).
@@ -187,6 +231,7 @@ cmd_up() {
   ensure_env
   bash scripts/docker-daemon.sh ensure >/dev/null
   resolve_images pull
+  place
   local profiles=() services=() m
   if [ "$MODE" = all ]; then
     for m in "${SERVER_MODES[@]}"; do services+=("server-$m"); done
@@ -209,6 +254,11 @@ cmd_up() {
   # Before the build: a missing base image is one line with the way out, not Docker's raw error.
   pull_or_explain NODE_IMAGE "$NODE_IMAGE" \
     "build local stand-ins with 'make standins NODE_VERSION=$NODE_VERSION' (make up then uses them)"
+  pull_or_explain PROMETHEUS_IMAGE "$PROMETHEUS_IMAGE" \
+    "build local stand-ins with 'make standins' (make up then uses them)"
+  [ "$GRAFANA" = 1 ] && pull_or_explain GRAFANA_IMAGE grafana/grafana-oss:11.2.0 \
+    "start the stack without Grafana: make up GRAFANA=0 (Prometheus still records everything)"
+  log "placement: $PLACEMENT"
   # The client image is built now too, so that `make bench` starts at once.
   local buildable=(client)
   for m in "${services[@]}"; do [[ "$m" == server-* ]] && buildable+=("$m"); done
@@ -216,10 +266,6 @@ cmd_up() {
   local rm_failed=()
   [ "${COMPOSE[*]}" = docker-compose ] && rm_failed=(--force-rm)
   compose "${profiles[@]}" build "${rm_failed[@]}" "${buildable[@]}"
-  pull_or_explain PROMETHEUS_IMAGE "$PROMETHEUS_IMAGE" \
-    "build local stand-ins with 'make standins' (make up then uses them)"
-  [ "$GRAFANA" = 1 ] && pull_or_explain GRAFANA_IMAGE grafana/grafana-oss:11.2.0 \
-    "start the stack without Grafana: make up GRAFANA=0 (Prometheus still records everything)"
   write_targets
   compose "${profiles[@]}" up -d "${services[@]}"
   wait_healthy "${services[@]}"
@@ -234,6 +280,25 @@ pull_or_explain() {
   log "pulling $image"
   docker pull -q "$image" >/dev/null 2>&1 && return 0
   die "image $image ($var) is not here and cannot be pulled: $advice"
+}
+
+# (Re)starts MODE's server with the current settings (RATE, SYMBOLS, ... from the environment):
+# compose recreates the container only when they changed. Used by the Docker runtime of
+# make bench/compare, one run at a time; the images must exist (make up builds them).
+cmd_serve() {
+  validate
+  [ "$MODE" != all ] || bad "invalid MODE \"all\" for serve: expected ws-naive, ws or uws"
+  ensure_env
+  resolve_images
+  place
+  local m
+  for m in "${SERVER_MODES[@]}"; do
+    [ "$m" = "$MODE" ] && continue
+    [ -z "$(container_of "server-$m")" ] || compose $(all_profiles) rm -s -f "server-$m" >/dev/null 2>&1
+  done
+  write_targets
+  compose --profile "$MODE" up -d --no-build "server-$MODE" prometheus >&2
+  wait_healthy "server-$MODE" prometheus
 }
 
 print_urls() {
@@ -288,7 +353,15 @@ case "${1:-}" in
     compose_cmd
     ensure_env
     resolve_images
+    place
     compose "$@"
+    ;;
+  serve) compose_cmd && cmd_serve ;;
+  placement)
+    place
+    echo "SERVER_CPUSET=$SERVER_CPUSET"
+    echo "CLIENT_CPUSET=$CLIENT_CPUSET"
+    echo "PLACEMENT=$PLACEMENT"
     ;;
   images)
     resolve_images
@@ -298,5 +371,5 @@ case "${1:-}" in
     ;;
   runtime) if [ -n "$(running_servers)" ]; then echo docker; else echo native; fi ;;
   modes) running_servers | sort -u ;;
-  *) bad "unknown command \"${1:-}\": expected up, down, logs, ps, runtime, modes, images or compose" ;;
+  *) bad "unknown command \"${1:-}\": expected up, down, logs, ps, serve, runtime, modes, placement, images or compose" ;;
 esac

@@ -11,8 +11,19 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-/** The packages tried, in order (require specifiers). */
+/** The packages tried, in order (require specifiers). WSBENCH_UWS_PACKAGE=<one> tries only it. */
 export const UWS_PACKAGES = ['@btc-vision/uwebsockets.js', 'uWebSockets.js'] as const;
+
+function candidates(): readonly string[] {
+  const only = process.env.WSBENCH_UWS_PACKAGE ?? '';
+  if (only === '') return UWS_PACKAGES;
+  if (!(UWS_PACKAGES as readonly string[]).includes(only)) {
+    throw new UwsLoadError(
+      `invalid WSBENCH_UWS_PACKAGE "${only}": expected ${UWS_PACKAGES.join(' or ')} (or empty: the first that loads)`,
+    );
+  }
+  return [only];
+}
 
 /** What ran: reported in /health (`runtime.uws`) and so in result.json. */
 export interface UwsRuntime {
@@ -94,7 +105,7 @@ export function loadUws(): { module: unknown; runtime: UwsRuntime } {
   // UWS_USE_FALLBACK asks the trufflesuite package for its JS shim; it stands for "no native
   // binary" for every package, so the refusal can be tested on any machine.
   const fallbackAsked = /^(1|true)$/i.test(process.env.UWS_USE_FALLBACK ?? '');
-  for (const specifier of UWS_PACKAGES) {
+  for (const specifier of candidates()) {
     const pkg = describe(specifier);
     if (!pkg) {
       reasons.push(`${specifier}: not installed`);
