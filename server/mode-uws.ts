@@ -8,8 +8,9 @@
 import { createRequire } from 'node:module';
 import type * as UWS from 'uWebSockets.js';
 import type { TickBatch } from './generator.js';
-import { HttpRoutes, type HttpReply } from './http.js';
 import { CLOSE } from '../protocol/codes.js';
+import { handlerFailed } from './guard.js';
+import { HttpRoutes, type HttpReply } from './http.js';
 import { ModeUnavailableError, type BroadcastMode, type ModeContext } from './mode.js';
 import { Session } from './session.js';
 
@@ -169,16 +170,28 @@ export class UwsMode implements BroadcastMode {
   private message(ws: UWS.WebSocket<UserData>, message: ArrayBuffer, isBinary: boolean): void {
     const c = ws.getUserData().client;
     if (!c || c.closed) return;
-    if (message.byteLength > this.ctx.config.maxPayload) {
+    // uWS does not catch exceptions from its callbacks: a throw here would end the process.
+    try {
+      if (message.byteLength > this.ctx.config.maxPayload) {
+        c.closed = true;
+        ws.end(CLOSE.tooBig, 'message too big');
+        return;
+      }
+      // The ArrayBuffer is only valid during this call; toString copies it.
+      const out = isBinary
+        ? c.session.binary(message.byteLength)
+        : c.session.text(Buffer.from(message).toString('utf8'));
+      ws.send(out, false);
+    } catch (err) {
+      handlerFailed(this.ctx.stats, this.ctx.log, 'message', err);
+      if (c.closed) return;
       c.closed = true;
-      ws.end(CLOSE.tooBig, 'message too big');
-      return;
+      try {
+        ws.end(CLOSE.internalError, 'internal error');
+      } catch {
+        // already closed inside uWS: nothing left to end
+      }
     }
-    // The ArrayBuffer is only valid during this call; toString copies it.
-    const out = isBinary
-      ? c.session.binary(message.byteLength)
-      : c.session.text(Buffer.from(message).toString('utf8'));
-    ws.send(out, false);
   }
 
   private drain(ws: UWS.WebSocket<UserData>): void {
@@ -192,10 +205,16 @@ export class UwsMode implements BroadcastMode {
     if (!c) return;
     // The socket is gone: from here on only bookkeeping, no uWS calls (closed = true first).
     c.closed = true;
-    c.session.clear();
-    const i = this.clients.indexOf(c);
-    if (i >= 0) this.clients.splice(i, 1);
-    this.ctx.stats.disconnected(code);
+    try {
+      c.session.clear();
+    } catch (err) {
+      handlerFailed(this.ctx.stats, this.ctx.log, 'close', err);
+    } finally {
+      // Whatever failed above, the client leaves every list: no native call on it ever again.
+      const i = this.clients.indexOf(c);
+      if (i >= 0) this.clients.splice(i, 1);
+      this.ctx.stats.disconnected(code);
+    }
   }
 
   private topic(i: number): Buffer {

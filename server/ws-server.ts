@@ -4,6 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CLOSE } from '../protocol/codes.js';
+import { handlerFailed } from './guard.js';
 import { HttpRoutes, type HttpReply } from './http.js';
 import type { ModeContext } from './mode.js';
 import { Session } from './session.js';
@@ -12,7 +13,7 @@ import { Session } from './session.js';
 export interface WsClient {
   ws: WebSocket;
   session: Session;
-  /** Set once the slow-client policy closed it (never written to again). */
+  /** Set once the slow-client policy (or a failed handler) closed it (never written to again). */
   slowClosed: boolean;
 }
 
@@ -67,18 +68,44 @@ export class WsServer {
     stats.connections++;
     stats.clientsConnected++;
     ws.on('message', (data: Buffer, isBinary: boolean) => {
-      const out = isBinary ? c.session.binary(data.length) : c.session.text(data.toString());
-      // A client that sends but never reads must not grow its backlog past the limit either.
-      if (ws.bufferedAmount <= this.ctx.config.maxBackpressure) this.reply(c, out);
+      // A throw here would be an uncaught exception (ws calls listeners from the socket's data
+      // event): count it and close this client only (guard.ts).
+      try {
+        const out = isBinary ? c.session.binary(data.length) : c.session.text(data.toString());
+        // A client that sends but never reads must not grow its backlog past the limit either.
+        if (ws.bufferedAmount <= this.ctx.config.maxBackpressure) this.reply(c, out);
+      } catch (err) {
+        handlerFailed(stats, this.ctx.log, 'message', err);
+        this.closeFailed(c);
+      }
     });
     // Protocol faults (e.g. a frame over maxPayload: ws closes with 1009 itself) end up here;
     // they concern this client only.
     ws.on('error', () => {});
     ws.on('close', (code: number) => {
-      const i = this.clients.indexOf(c);
-      if (i >= 0) this.clients.splice(i, 1);
-      stats.disconnected(code);
+      try {
+        c.session.clear();
+      } catch (err) {
+        handlerFailed(stats, this.ctx.log, 'close', err);
+      } finally {
+        const i = this.clients.indexOf(c);
+        if (i >= 0) this.clients.splice(i, 1);
+        stats.disconnected(code);
+      }
     });
+  }
+
+  /** After a handler threw: 1011 to that client (no more ticks), destroyed if it does not answer. */
+  private closeFailed(c: WsClient): void {
+    c.slowClosed = true;
+    try {
+      c.ws.close(CLOSE.internalError, 'internal error');
+    } catch {
+      // close() refuses in odd states; the terminate below still ends it
+    }
+    setTimeout(() => {
+      c.ws.terminate();
+    }, CLOSE_GRACE_MS).unref();
   }
 
   hasSubscribers(): boolean {
