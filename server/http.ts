@@ -46,6 +46,21 @@ export function readVersions(): Versions {
   };
 }
 
+/** The /health body (docs/interfaces.md). */
+export interface Health {
+  status: 'ok';
+  mode: string;
+  pid: number;
+  uptimeSec: number;
+  clients: number;
+  rate: number;
+  symbols: readonly string[];
+  versions: Versions;
+  /** What ran: the Node binary and the uWS package whose native binary loaded (null: no uws). */
+  runtime: { node: string; uws: ReturnType<typeof loadedUws> };
+  clock: 'monotonic-us' | 'wall-us';
+}
+
 export interface RouteContext {
   mode: string;
   rate: number;
@@ -94,7 +109,7 @@ export class HttpRoutes {
 
   health(): string {
     const c = this.ctx;
-    return JSON.stringify({
+    const body: Health = {
       status: 'ok',
       mode: c.mode,
       pid: process.pid,
@@ -104,9 +119,9 @@ export class HttpRoutes {
       symbols: c.generator.symbols,
       // The uws package that loaded, not the alias' (an image keeps only the one that loads).
       versions: { ...c.versions, uws: loadedUws()?.version ?? c.versions.uws },
-      // What ran: the Node binary and the uWS package whose native binary loaded (null: no uws).
       runtime: { node: process.version, uws: loadedUws() },
       clock: clockKind === 'monotonic' ? 'monotonic-us' : 'wall-us',
-    });
+    };
+    return JSON.stringify(body);
   }
 }

@@ -49,7 +49,7 @@ describe('uws-loader', () => {
 
 describe('GET /health in uws mode', () => {
   it('reports the Node and the uWS package that ran (runtime.node, runtime.uws)', async (t) => {
-    const { startServer } = await import('./testkit.js');
+    const { startServer } = await import('../testkit/server-harness.js');
     const server = await startServer(['--mode', 'uws']);
     t.after(() => server.stop());
     const health = (await (await fetch(server.url('/health'))).json()) as {
