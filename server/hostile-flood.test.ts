@@ -7,7 +7,7 @@ import { afterEach, describe, it } from 'node:test';
 import { OPCODE } from '../protocol/framing.js';
 import { assertServerHealthy, healthyClient } from '../testkit/hostile-kit.js';
 import { buildFrame, RawClient } from '../testkit/raw-client.js';
-import { ALL_MODES, Cleanup, getMetrics, sleep, startServer } from './testkit.js';
+import { ALL_MODES, Cleanup, getMetrics, sleep, startServer } from '../testkit/server-harness.js';
 
 const PINGS = 100_000;
 /** Pongs of the flood are ~13 MB; queueing them all would show. */

@@ -9,7 +9,7 @@ import { afterEach, describe, it } from 'node:test';
 import { OPCODE } from '../protocol/framing.js';
 import { assertServerHealthy, healthyClient } from '../testkit/hostile-kit.js';
 import { buildFrame, closePayload, RawClient } from '../testkit/raw-client.js';
-import { ALL_MODES, Cleanup, startServer } from './testkit.js';
+import { ALL_MODES, Cleanup, startServer } from '../testkit/server-harness.js';
 
 /**
  * What the hostile client sees: a close frame with this code then TCP closed (a number), TCP

@@ -6,7 +6,14 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { afterEach, describe, it } from 'node:test';
 import { assertServerHealthy, healthyClient } from '../testkit/hostile-kit.js';
-import { ALL_MODES, Cleanup, connect, sleep, startServer, type ServerProcess } from './testkit.js';
+import {
+  ALL_MODES,
+  Cleanup,
+  connect,
+  sleep,
+  startServer,
+  type ServerProcess,
+} from '../testkit/server-harness.js';
 
 const UPGRADE_HEAD =
   'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +

@@ -17,9 +17,6 @@ export interface WsClient {
   slowClosed: boolean;
 }
 
-/** Close code sent to a client whose backlog exceeded --max-backpressure (policy close). */
-export const SLOW_CLIENT_CODE = 1008;
-const SHUTDOWN_CODE = 1001;
 /**
  * A request (the upgrade included) must arrive whole within 10 s, checked every second: a
  * slowloris client dribbling its headers byte by byte is closed after 10-11 s (node's defaults,
@@ -62,8 +59,8 @@ export class WsServer {
         res.end(r.body);
       };
       if (routes.isMetrics(path)) {
-        routes.metrics().then(send, (err: Error) => {
-          ctx.log(`metrics failed: ${err.message}`);
+        routes.metrics().then(send, (err: unknown) => {
+          ctx.log(`metrics failed: ${err instanceof Error ? err.message : String(err)}`);
           if (!res.destroyed) res.writeHead(500).end();
         });
       } else send(routes.reply(path));
@@ -84,7 +81,9 @@ export class WsServer {
     });
     // ws re-emits the HTTP server's errors (EADDRINUSE); listen() reports them.
     this.wss.on('error', () => {});
-    this.wss.on('connection', (ws) => this.accept(ws));
+    this.wss.on('connection', (ws) => {
+      this.accept(ws);
+    });
   }
 
   private accept(ws: WebSocket): void {
@@ -129,21 +128,23 @@ export class WsServer {
     } catch {
       // close() refuses in odd states; the terminate below still ends it
     }
-    setTimeout(() => c.ws.terminate(), CLOSE_GRACE_MS).unref();
+    setTimeout(() => {
+      c.ws.terminate();
+    }, CLOSE_GRACE_MS).unref();
   }
 
   hasSubscribers(): boolean {
-    const clients = this.clients;
-    for (let i = 0; i < clients.length; i++) if (clients[i].session.subs.count > 0) return true;
-    return false;
+    return this.clients.some((c) => c.session.subs.count > 0);
   }
 
   /** Slow-client policy close: 1008, then destroy if the client does not finish the handshake. */
   closeSlow(c: WsClient): void {
     c.slowClosed = true;
     this.ctx.stats.slowClientCloses++;
-    c.ws.close(SLOW_CLIENT_CODE, 'slow client');
-    setTimeout(() => c.ws.terminate(), CLOSE_GRACE_MS).unref();
+    c.ws.close(CLOSE.policy, 'slow client');
+    setTimeout(() => {
+      c.ws.terminate();
+    }, CLOSE_GRACE_MS).unref();
   }
 
   listen(): Promise<number> {
@@ -160,15 +161,22 @@ export class WsServer {
   async close(): Promise<void> {
     const all = this.clients.slice();
     const closed = all.map(
-      (c) => new Promise<void>((resolve) => c.ws.once('close', () => resolve())),
+      (c) =>
+        new Promise<void>((resolve) =>
+          c.ws.once('close', () => {
+            resolve();
+          }),
+        ),
     );
-    for (const c of all) c.ws.close(SHUTDOWN_CODE, 'server shutting down');
+    for (const c of all) c.ws.close(CLOSE.goingAway, 'server shutting down');
     const grace = new Promise<void>((r) => setTimeout(r, CLOSE_GRACE_MS * 2).unref());
     await Promise.race([Promise.all(closed), grace]);
     for (const c of this.clients) c.ws.terminate();
     this.wss.close();
     await new Promise<void>((resolve) => {
-      this.server.close(() => resolve());
+      this.server.close(() => {
+        resolve();
+      });
       this.server.closeAllConnections();
     });
   }
