@@ -98,8 +98,8 @@ export class Tally {
       latency?.recordValueWithCount(v, n);
       if (buckets) {
         let i = 0;
-        while (i < bounds.length && v > bounds[i]) i++;
-        buckets[i] += n;
+        while (i < bounds.length && v > (bounds[i] ?? 0)) i++;
+        buckets[i] = (buckets[i] ?? 0) + n;
         sum += v * n;
       }
     });
@@ -171,8 +171,8 @@ export class Connection implements FrameSink {
     tally.connectUs.recordValue(Math.max(1, Math.round(this.openedAtUs - this.startedUs)));
     tally.connectSumMs += ms;
     let i = 0;
-    while (i < CONNECT_BUCKETS_MS.length && ms > CONNECT_BUCKETS_MS[i]) i++;
-    tally.connectBuckets[i]++;
+    while (i < CONNECT_BUCKETS_MS.length && ms > (CONNECT_BUCKETS_MS[i] ?? 0)) i++;
+    tally.connectBuckets[i] = (tally.connectBuckets[i] ?? 0) + 1;
     this.ws.sendText(this.subscribe);
     this.events.opened(this);
   }
@@ -197,8 +197,9 @@ export class Connection implements FrameSink {
   expected(): number {
     let sum = 0;
     for (let i = 0; i < this.lastSeq.length; i++) {
-      if (this.lastSeq[i] !== NONE && this.baseSeq[i] !== NONE)
-        sum += this.lastSeq[i] - this.baseSeq[i];
+      const last = this.lastSeq[i] ?? NONE;
+      const base = this.baseSeq[i] ?? NONE;
+      if (last !== NONE && base !== NONE) sum += last - base;
     }
     return sum;
   }
@@ -237,7 +238,7 @@ export class Connection implements FrameSink {
       tally.symbolIndex.set(hash, idx);
     }
     if (idx >= this.lastSeq.length) this.grow(idx + 1);
-    const last = this.lastSeq[idx];
+    const last = this.lastSeq[idx] ?? NONE;
     if (last === NONE) {
       // First tick of this symbol on this connection: the window starts just before it.
       this.lastSeq[idx] = seq;
@@ -275,8 +276,8 @@ export class Connection implements FrameSink {
     if (!r) return false;
     // Late arrivals are usually recent: search from the newest hole.
     for (let i = r.length - 2; i >= 0; i -= 2) {
-      const lo = r[i];
-      const hi = r[i + 1];
+      const lo = r[i] ?? 0;
+      const hi = r[i + 1] ?? 0;
       if (seq < lo || seq > hi) continue;
       if (lo === hi) r.splice(i, 2);
       else if (seq === lo) r[i] = lo + 1;

@@ -91,7 +91,7 @@ export function buildResult(agg: Aggregate, ctx: RunContext): Result {
   const per = agg.perClient;
   const workers = agg.busy.map((b, i) => ({
     cpuCores: round(b),
-    eventLoopP99Ms: round(agg.eventLoopP99Ms[i], 1),
+    eventLoopP99Ms: round(agg.eventLoopP99Ms[i] ?? 0, 1),
   }));
   const clientBound = workers.some(
     (w) => w.cpuCores >= BUSY_LIMIT || w.eventLoopP99Ms >= LAG_LIMIT_MS,
@@ -122,9 +122,9 @@ export function buildResult(agg: Aggregate, ctx: RunContext): Result {
       bytesPerSec: rate(agg.bytes),
       windowSec: round(sec),
       perClient: {
-        min: per.length ? rate(per[0]) : 0,
+        min: rate(per[0] ?? 0),
         median: rate(median(per)),
-        max: per.length ? rate(per[per.length - 1]) : 0,
+        max: rate(per[per.length - 1] ?? 0),
       },
     },
     delivery: {
