@@ -134,7 +134,8 @@ export interface ConnectionEvents {
 }
 
 export class Connection implements FrameSink {
-  readonly ws: LeanWebSocket;
+  /** The socket; null until connect() (the frame-path benchmark feeds frames without one). */
+  private ws: LeanWebSocket | null = null;
   /** Ticks received in the window. */
   received = 0;
   openedAtUs = 0;
@@ -152,16 +153,23 @@ export class Connection implements FrameSink {
 
   constructor(
     readonly index: number,
-    opts: ConnectOptions,
     private readonly tally: Tally,
     private readonly events: ConnectionEvents,
     private readonly subscribe: string,
-  ) {
+  ) {}
+
+  connect(opts: ConnectOptions): this {
     this.ws = new LeanWebSocket(opts, this);
+    return this;
+  }
+
+  /** Starts the close handshake (or drops a connection still connecting). */
+  close(code: number): void {
+    this.ws?.close(code);
   }
 
   get isOpen(): boolean {
-    return this.ws.readyState === OPEN;
+    return this.ws?.readyState === OPEN;
   }
 
   onOpen(): void {
@@ -173,7 +181,7 @@ export class Connection implements FrameSink {
     let i = 0;
     while (i < CONNECT_BUCKETS_MS.length && ms > (CONNECT_BUCKETS_MS[i] ?? 0)) i++;
     tally.connectBuckets[i] = (tally.connectBuckets[i] ?? 0) + 1;
-    this.ws.sendText(this.subscribe);
+    this.ws?.sendText(this.subscribe);
     this.events.opened(this);
   }
 
@@ -183,7 +191,7 @@ export class Connection implements FrameSink {
 
   sendPing(): void {
     this.pingSentUs = nowUs();
-    this.ws.sendText('{"op":"ping","id":' + ++this.pingId + '}');
+    this.ws?.sendText('{"op":"ping","id":' + ++this.pingId + '}');
   }
 
   /** Counts from here on: received restarts, seq ranges are measured from the last seq seen. */

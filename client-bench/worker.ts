@@ -149,7 +149,7 @@ class BenchWorker implements ConnectionEvents {
     const localAddress =
       sources.length > 0 ? sources[(this.init.firstClient + i) % sources.length] : undefined;
     this.conns.push(
-      new Connection(i, { ...this.target, localAddress }, this.tally, this, this.subscribe),
+      new Connection(i, this.tally, this, this.subscribe).connect({ ...this.target, localAddress }),
     );
   }
 
@@ -281,7 +281,7 @@ class BenchWorker implements ConnectionEvents {
     clearInterval(this.ticker);
     if (this.pingTimer !== null) clearInterval(this.pingTimer);
     this.loopDelay.disable();
-    for (const c of this.conns) c.ws.close(CLOSE.normal);
+    for (const c of this.conns) c.close(CLOSE.normal);
     // Sockets still closing after the close handshake timeout are destroyed by the client itself;
     // the thread exits once the last one is gone (or after the deadline regardless).
     setTimeout(() => process.exit(0), EXIT_DEADLINE_MS).unref();
