@@ -122,7 +122,7 @@ function median(v: number[]): number {
   return s[Math.floor(s.length / 2)] ?? 0;
 }
 
-runMain(async () => {
+function main(): number {
   const parsed = parseCli('client-frame-bench', FLAGS, process.argv.slice(2));
   if (parsed.help) {
     process.stdout.write(
@@ -187,4 +187,6 @@ runMain(async () => {
     JSON.stringify({ frames: total, frameBytes: bytes.length / o.frames, nsPerFrame: out }) + '\n',
   );
   return EXIT.ok;
-});
+}
+
+runMain(() => Promise.resolve(main()));
