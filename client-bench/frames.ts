@@ -10,9 +10,13 @@ import { CLOSE } from '../protocol/codes.js';
 /** FIN + text opcode: the first byte of every unfragmented text frame. */
 const FIN_TEXT = 0x80 | OPCODE.text;
 
-export interface FrameHandler {
+/** Where text messages go: called once per message, directly (no forwarding on the hot path). */
+export interface TextSink {
   /** One complete text message, buf[start..end); `buf` is reused after the call returns. */
   onText(buf: Buffer, start: number, end: number, nowUs: number): void;
+}
+
+export interface FrameHandler {
   /** A close, ping or pong frame (payload buf[start..end)). */
   onControl(opcode: number, buf: Buffer, start: number, end: number): void;
   /** The stream broke the protocol: the connection must be failed with `code`. */
@@ -36,6 +40,7 @@ export class FrameReader {
   private readUs = 0;
 
   constructor(
+    private readonly text: TextSink,
     private readonly handler: FrameHandler,
     private readonly maxMessageBytes: number,
   ) {}
@@ -98,6 +103,7 @@ export class FrameReader {
   /** Handles every complete frame in buf[off..end); returns the offset of the first partial one. */
   private parse(buf: Buffer, off: number, end: number): number {
     const handler = this.handler;
+    const text = this.text;
     const now = this.readUs;
     while (end - off >= 2) {
       const b0 = buf[off] ?? 0;
@@ -108,7 +114,7 @@ export class FrameReader {
         const stop = start + b1;
         if (stop > end) break;
         off = stop;
-        handler.onText(buf, start, stop, now);
+        text.onText(buf, start, stop, now);
         continue;
       }
       const h = readHeader(buf, off, end);
@@ -121,7 +127,7 @@ export class FrameReader {
       const stop = start + h.payloadLength;
       if (stop > end) break;
       off = stop;
-      if (b0 === FIN_TEXT) handler.onText(buf, start, stop, now);
+      if (b0 === FIN_TEXT) text.onText(buf, start, stop, now);
       else {
         // Only control frames (and protocol errors) end the connection mid-read.
         this.onOtherFrame(h.fin, h.rsv, h.opcode, buf, start, stop);
@@ -165,7 +171,7 @@ export class FrameReader {
           const whole = Buffer.concat(fragments);
           this.fragments = null;
           this.fragmentBytes = 0;
-          handler.onText(whole, 0, whole.length, this.readUs);
+          this.text.onText(whole, 0, whole.length, this.readUs);
         }
         return;
       }

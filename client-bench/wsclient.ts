@@ -122,7 +122,7 @@ export class LeanWebSocket implements FrameHandler {
     private readonly sink: FrameSink,
   ) {
     this.key = randomBytes(16).toString('base64');
-    this.frames = new FrameReader(this, opts.maxMessageBytes ?? 64 * 1024 * 1024);
+    this.frames = new FrameReader(sink, this, opts.maxMessageBytes ?? 64 * 1024 * 1024);
     const onread = {
       buffer: readBuffer(),
       // The buffer handed back is always the shared one (`buf` is typed Uint8Array).
@@ -273,10 +273,6 @@ export class LeanWebSocket implements FrameHandler {
   }
 
   // FrameHandler
-
-  onText(buf: Buffer, start: number, end: number, now: number): void {
-    this.sink.onText(buf, start, end, now);
-  }
 
   onControl(opcode: number, buf: Buffer, start: number, end: number): void {
     if (opcode === OPCODE.close) {
