@@ -16,6 +16,8 @@ export MODE CLIENTS DURATION WARMUP RATE SYMBOLS MODES REPEATS SCENARIOS
 
 # Docker targets (up, down, logs, ps, test-docker, bench-docker) and RUNTIME_DETECTED.
 include mk/docker.mk
+# Sharded clients merged exactly (merge).
+include mk/cluster.mk
 RUNTIME ?= $(RUNTIME_DETECTED)
 
 .PHONY: help deps install build test lint format bench bench-native compare report clean

@@ -23,9 +23,11 @@ export interface Aggregate {
   open: number;
   opened: number;
   failed: number;
+  /** The merged histograms, encodeIntoCompressedBase64 (µs): what a merge across shards adds. */
+  encoded: { latencyUs: string; connectUs: string; rttUs: string };
 }
 
-function merged(encoded: string[]): hdr.Histogram {
+export function merged(encoded: readonly string[]): hdr.Histogram {
   const acc = hdr.build({ bitBucketSize: 64, numberOfSignificantValueDigits: 3, autoResize: true });
   for (const s of encoded) {
     const h = hdr.decodeFromCompressedBase64(s, 64);
@@ -36,14 +38,15 @@ function merged(encoded: string[]): hdr.Histogram {
 }
 
 /** Percentile, never above the max (HDR reports a bucket's highest equivalent value). */
-function pct(h: hdr.Histogram, p: number): number {
+export function pct(h: hdr.Histogram, p: number): number {
   return h.totalCount > 0 ? Math.min(h.getValueAtPercentile(p), h.maxValue) : 0;
 }
 
 export function median(sorted: readonly number[]): number {
   const n = sorted.length;
   if (n === 0) return 0;
-  return n % 2 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+  const at = (i: number) => sorted[i] ?? 0;
+  return n % 2 ? at((n - 1) / 2) : (at(n / 2 - 1) + at(n / 2)) / 2;
 }
 
 export function aggregate(reports: readonly WorkerReport[]): Aggregate {
@@ -97,6 +100,11 @@ export function aggregate(reports: readonly WorkerReport[]): Aggregate {
     open: sum((r) => r.open),
     opened: sum((r) => r.opened),
     failed: sum((r) => r.failed),
+    encoded: {
+      latencyUs: hdr.encodeIntoCompressedBase64(lat),
+      connectUs: hdr.encodeIntoCompressedBase64(con),
+      rttUs: hdr.encodeIntoCompressedBase64(rtt),
+    },
   };
   lat.destroy();
   rtt.destroy();

@@ -1,8 +1,10 @@
 // The result document (schemaVersion 1, see result.schema.json and docs/client-bench.md) and
 // the summary table humans read on stderr.
 import os from 'node:os';
+import { clockKind, type ClockKind } from '../protocol/index.js';
 import type { Config } from './config.js';
 import { median, type Aggregate } from './aggregate.js';
+import { fingerprintOf } from './shard.js';
 
 /** A worker busier than this (event-loop utilisation) measures itself, not the server. */
 export const BUSY_LIMIT = 0.9;
@@ -55,6 +57,64 @@ export interface Result {
   errors: { type: string; count: number; message: string }[];
   closes: Record<string, number>;
   aborted: null | { reason: string };
+  /** The clock of the latency figures (WSBENCH_CLOCK). */
+  clock: ClockKind;
+  /** What a merge across shards adds up: the HDR histograms behind the percentiles (µs). */
+  histograms: { latencyUs: string; connectUs: string; rttUs: string };
+  /** Ticks received in the window per opened connection, ascending. */
+  perConnection: { received: number[] };
+  /** With --shard: this process's share of the run; null otherwise (and in a merged result). */
+  shard: ShardInfo | null;
+  /** Only in a merged result (client-bench merge). */
+  merge?: MergeInfo;
+}
+
+export interface ShardInfo {
+  /** 1-based. */
+  index: number;
+  count: number;
+  /** Connections this shard owns (config.clients is the total over all shards). */
+  clients: number;
+  /** The common --start-at (ISO), or null. */
+  startAt: string | null;
+  /** How late this shard's window opened against start-at + warm-up, ms (0 when on time). */
+  lateMs: number;
+  /** 16 hex of sha256 over the fields a merge compares and the client-bench version. */
+  fingerprint: string;
+}
+
+export interface MergedShard {
+  index: number;
+  file: string;
+  window: { startedAt: string; endedAt: string } | null;
+  windowSec: number;
+  received: number;
+  msgsPerSec: number;
+  clientBound: boolean;
+  aborted: string | null;
+  lateMs: number;
+  serverSent: number | null;
+}
+
+export interface MergeInfo {
+  count: number;
+  shards: MergedShard[];
+  /** Shard indexes of the run that were not given to the merge. */
+  missing: number[];
+  /** The interval every given shard measured; null when the windows do not overlap. */
+  overlap: { startedAt: string; endedAt: string; sec: number } | null;
+  /** Latest minus earliest window start, ms (each by its own host's clock). */
+  startSpreadMs: number | null;
+}
+
+/** With --shard: what buildResult writes into `shard`. */
+export interface ShardContext {
+  index: number;
+  count: number;
+  totalClients: number;
+  /** Epoch ms, or null. */
+  startAt: number | null;
+  lateMs: number;
 }
 
 export interface RunContext {
@@ -69,6 +129,8 @@ export interface RunContext {
   /** CPU of the whole client process over the window, in cores. */
   cpuCores: number;
   aborted: string | null;
+  /** With --shard (absent or null: the process is the whole run). */
+  shard?: ShardContext | null;
 }
 
 const round = (v: number, digits = 3) => Math.round(v * 10 ** digits) / 10 ** digits;
@@ -91,13 +153,14 @@ export function buildResult(agg: Aggregate, ctx: RunContext): Result {
   const per = agg.perClient;
   const workers = agg.busy.map((b, i) => ({
     cpuCores: round(b),
-    eventLoopP99Ms: round(agg.eventLoopP99Ms[i], 1),
+    eventLoopP99Ms: round(agg.eventLoopP99Ms[i] ?? 0, 1),
   }));
   const clientBound = workers.some(
     (w) => w.cpuCores >= BUSY_LIMIT || w.eventLoopP99Ms >= LAG_LIMIT_MS,
   );
   const c = ctx.config;
-  return {
+  const sh = ctx.shard ?? null;
+  const result: Result = {
     schemaVersion: 1,
     runId: ctx.runId,
     startedAt: ctx.startedAt.toISOString(),
@@ -108,7 +171,7 @@ export function buildResult(agg: Aggregate, ctx: RunContext): Result {
     machine: machineInfo(),
     config: {
       url: c.url,
-      clients: c.clients,
+      clients: sh ? sh.totalClients : c.clients,
       duration: c.duration,
       warmup: c.warmup,
       workers: c.workers,
@@ -122,9 +185,9 @@ export function buildResult(agg: Aggregate, ctx: RunContext): Result {
       bytesPerSec: rate(agg.bytes),
       windowSec: round(sec),
       perClient: {
-        min: per.length ? rate(per[0]) : 0,
+        min: rate(per[0] ?? 0),
         median: rate(median(per)),
-        max: per.length ? rate(per[per.length - 1]) : 0,
+        max: rate(per[per.length - 1] ?? 0),
       },
     },
     delivery: {
@@ -147,7 +210,23 @@ export function buildResult(agg: Aggregate, ctx: RunContext): Result {
     errors: agg.errors,
     closes: agg.closes,
     aborted: ctx.aborted === null ? null : { reason: ctx.aborted },
+    clock: clockKind,
+    histograms: agg.encoded,
+    perConnection: { received: per },
+    shard: null,
   };
+  if (sh) {
+    result.shard = {
+      index: sh.index,
+      count: sh.count,
+      clients: c.clients,
+      startAt: sh.startAt === null ? null : new Date(sh.startAt).toISOString(),
+      lateMs: Math.round(sh.lateMs),
+      fingerprint: '',
+    };
+    result.shard.fingerprint = fingerprintOf(result);
+  }
+  return result;
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -156,9 +235,19 @@ const ms = (us: number) => (us / 1000).toFixed(us < 10_000 ? 2 : 1) + ' ms';
 export function formatSummary(r: Result): string {
   const rows: [string, string][] = [
     ['run', `${r.runId}  (target ${r.target.mode}, ${r.config.url})`],
+    ...(r.shard
+      ? ([
+          [
+            'shard',
+            `${r.shard.index}/${r.shard.count}: ${r.shard.clients} of ${r.config.clients} connections` +
+              (r.shard.startAt === null ? '' : `, start-at ${r.shard.startAt}`) +
+              (r.shard.lateMs > 0 ? `, window ${r.shard.lateMs} ms late` : ''),
+          ],
+        ] as [string, string][])
+      : []),
     [
       'window',
-      `${r.throughput.windowSec} s, ${r.connections.openAtEnd}/${r.config.clients} connections open at end`,
+      `${r.throughput.windowSec} s, ${r.connections.openAtEnd}/${r.shard ? r.shard.clients : r.config.clients} connections open at end`,
     ],
     [
       'throughput',

@@ -4,514 +4,46 @@
 //
 // Target: Grafana 10/11 (pinned image grafana/grafana-oss:11.2.0), dashboard schemaVersion 39,
 // Prometheus datasource by fixed uid, no __inputs. Every rate uses $__rate_interval; every panel
-// has a unit. Metric names are those of docs/interfaces.md.
+// has a unit. The panels are specified in grafana/overview.ts (helpers in grafana/spec.ts); this
+// file renders them, lays them out and writes the files.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type {
+  Dashboard,
+  FieldDefaults,
+  Panel,
+  RowPanel,
+  Target,
+  ThresholdStep,
+  ValueMapping,
+  Variable,
+} from './model.js';
+import { OVERVIEW } from './overview.js';
+import type { PanelSpec, Section } from './spec.js';
 
+export type { Dashboard };
 export const DATASOURCE_UID = 'wsbench-prom';
 export const SCHEMA_VERSION = 39;
 const DS = { type: 'prometheus', uid: DATASOURCE_UID } as const;
 const GRID_WIDTH = 24;
 
-// Label selectors shared by every query. Server series carry `mode`; client series carry `mode`
-// and `run_id`. The job tells server and client apart for the default Node metrics.
-const SRV = 'job="wsbench-server", mode=~"$mode"';
-const CLI = 'job="wsbench-client", mode=~"$mode", run_id=~"$run_id"';
-const RI = '$__rate_interval';
-
-type PanelType = 'timeseries' | 'stat' | 'heatmap' | 'state-timeline';
-
-export interface Query {
-  expr: string;
-  legend: string;
-  /** 'heatmap' turns cumulative le-buckets into heatmap cells. */
-  format?: 'time_series' | 'heatmap';
-}
-
-interface PanelSpec {
-  title: string;
-  description: string;
-  type: PanelType;
-  unit: string;
-  queries: Query[];
-  w: number;
-  h: number;
-  min?: number;
-  max?: number;
-  decimals?: number;
-  /** Value -> text/color, e.g. for the client-bound flag. */
-  mappings?: Array<{ value: number; text: string; color: string }>;
-  /** Red above this value (drawn as a dashed line on time series). */
-  redAbove?: number;
-  /** Heatmap: the y axis unit (the bucket bounds). */
-  yUnit?: string;
-  /** Repeat the panel once per selected value of this variable. */
-  repeat?: string;
-}
-
-interface Section {
-  row: string;
-  panels: PanelSpec[];
-}
-
-const sum = (by: string, inner: string) => `sum by (${by}) (${inner})`;
-const rate = (metric: string, sel: string) => `rate(${metric}{${sel}}[${RI}])`;
-const quantile = (q: number, by: string, metric: string, sel: string) =>
-  `histogram_quantile(${q}, sum by (${by}, le) (${rate(metric, sel)}))`;
-
-const serverSent = sum('mode', rate('wsbench_server_messages_sent_total', SRV));
-const clientReceived = sum('mode, run_id', rate('wsbench_client_messages_received_total', CLI));
-const latencyQ = (q: number) =>
-  quantile(q, 'mode, run_id', 'wsbench_client_latency_seconds_bucket', CLI);
-const cpu = (sel: string, by: string) => sum(by, rate('process_cpu_seconds_total', sel));
-const CLIENT_BOUND_MAPPINGS = [
-  { value: 0, text: 'no (server-bound, valid)', color: 'green' },
-  { value: 1, text: 'YES: client-bound', color: 'red' },
-];
-
-/** The overview: every mode side by side, one row per question a reader asks. */
-export const OVERVIEW: Section[] = [
-  {
-    row: 'Headline',
-    panels: [
-      {
-        title: 'Server deliveries/s',
-        description: 'Frames the server wrote to client sockets per second (ticks x subscribers).',
-        type: 'stat',
-        unit: 'count:msg/s',
-        queries: [{ expr: serverSent, legend: '{{mode}}' }],
-        w: 6,
-        h: 4,
-      },
-      {
-        title: 'Client received/s',
-        description: 'Frames the benchmark client received per second, all connections.',
-        type: 'stat',
-        unit: 'count:msg/s',
-        queries: [{ expr: clientReceived, legend: '{{mode}} {{run_id}}' }],
-        w: 6,
-        h: 4,
-      },
-      {
-        title: 'Latency p99',
-        description: 'End-to-end latency: tick due time on the server to receipt by the client.',
-        type: 'stat',
-        unit: 's',
-        queries: [{ expr: latencyQ(0.99), legend: '{{mode}} {{run_id}}' }],
-        w: 6,
-        h: 4,
-      },
-      {
-        title: 'Client bound?',
-        description:
-          'YES means the client was saturated: the throughput measures the client, not the server.',
-        type: 'stat',
-        unit: 'bool_yes_no',
-        queries: [
-          {
-            expr: `max by (mode, run_id) (wsbench_client_bound{${CLI}})`,
-            legend: '{{mode}} {{run_id}}',
-          },
-        ],
-        mappings: CLIENT_BOUND_MAPPINGS,
-        w: 6,
-        h: 4,
-      },
-    ],
-  },
-  {
-    row: 'Throughput',
-    panels: [
-      {
-        title: 'Messages/s: server sent vs client received',
-        description:
-          'Server deliveries and client receipts per mode. A gap between the two means frames queued or dropped.',
-        type: 'timeseries',
-        unit: 'count:msg/s',
-        queries: [
-          { expr: serverSent, legend: 'server sent {{mode}}' },
-          { expr: clientReceived, legend: 'client received {{mode}} {{run_id}}' },
-        ],
-        w: 12,
-        h: 8,
-      },
-      {
-        title: 'Bandwidth: server sent vs client received',
-        description: 'WebSocket payload bytes per second (SI: 1 MB/s = 10^6 B/s).',
-        type: 'timeseries',
-        unit: 'Bps',
-        queries: [
-          {
-            expr: sum('mode', rate('wsbench_server_bytes_sent_total', SRV)),
-            legend: 'server sent {{mode}}',
-          },
-          {
-            expr: sum('mode, run_id', rate('wsbench_client_bytes_received_total', CLI)),
-            legend: 'client received {{mode}} {{run_id}}',
-          },
-        ],
-        w: 12,
-        h: 8,
-      },
-      {
-        title: 'Ticks generated/s vs target rate',
-        description:
-          'Ticks the generator produced per second, and the configured --rate (0 = as fast as possible).',
-        type: 'timeseries',
-        unit: 'count:ticks/s',
-        queries: [
-          {
-            expr: sum('mode', rate('wsbench_server_ticks_generated_total', SRV)),
-            legend: 'generated {{mode}}',
-          },
-          { expr: `max by (mode) (wsbench_server_target_rate{${SRV}})`, legend: 'target {{mode}}' },
-        ],
-        w: 12,
-        h: 8,
-      },
-      {
-        title: 'Broadcast loop duration p50 / p99',
-        description: 'Time the server spends fanning one batch of ticks out to all sockets.',
-        type: 'timeseries',
-        unit: 's',
-        queries: [
-          {
-            expr: quantile(0.5, 'mode', 'wsbench_server_broadcast_duration_seconds_bucket', SRV),
-            legend: 'p50 {{mode}}',
-          },
-          {
-            expr: quantile(0.99, 'mode', 'wsbench_server_broadcast_duration_seconds_bucket', SRV),
-            legend: 'p99 {{mode}}',
-          },
-        ],
-        w: 12,
-        h: 8,
-      },
-    ],
-  },
-  {
-    row: 'Delivery',
-    panels: [
-      {
-        title: 'Delivered / sent',
-        description:
-          'Client receipts divided by server deliveries. Near 100% when one client-bench holds all connections; below means frames in flight or lost. Server and client are scraped at different instants, so with bursty modes short windows swing around 100%: zoom out to read it.',
-        type: 'timeseries',
-        unit: 'percentunit',
-        queries: [
-          {
-            expr: `${sum('mode', rate('wsbench_client_messages_received_total', CLI))} / ${serverSent}`,
-            legend: '{{mode}}',
-          },
-        ],
-        w: 8,
-        h: 8,
-      },
-      {
-        title: 'Server drops and slow-client closes /s',
-        description:
-          'Frames the server skipped (backpressure: client buffer over --max-backpressure; closed: socket gone) and slow clients it closed.',
-        type: 'timeseries',
-        unit: 'count:msg/s',
-        queries: [
-          {
-            expr: sum('mode, reason', rate('wsbench_server_messages_dropped_total', SRV)),
-            legend: 'dropped {{reason}} {{mode}}',
-          },
-          {
-            expr: sum('mode', rate('wsbench_server_slow_client_closes_total', SRV)),
-            legend: 'slow-client closes {{mode}}',
-          },
-        ],
-        w: 8,
-        h: 8,
-      },
-      {
-        title: 'Sequence gaps, duplicates, reorders /s',
-        description: 'Seen by the client per symbol stream; all zero in a correct run.',
-        type: 'timeseries',
-        unit: 'count:msg/s',
-        queries: [
-          {
-            expr: sum('mode, run_id', rate('wsbench_client_gaps_total', CLI)),
-            legend: 'gaps {{mode}} {{run_id}}',
-          },
-          {
-            expr: sum('mode, run_id', rate('wsbench_client_duplicates_total', CLI)),
-            legend: 'duplicates {{mode}} {{run_id}}',
-          },
-          {
-            expr: sum('mode, run_id', rate('wsbench_client_reorders_total', CLI)),
-            legend: 'reorders {{mode}} {{run_id}}',
-          },
-        ],
-        w: 8,
-        h: 8,
-      },
-    ],
-  },
-  {
-    row: 'Latency',
-    panels: [
-      {
-        title: 'Latency p50 / p99 / p99.9',
-        description:
-          'From the tick due time (server, monotonic clock) to receipt by the client, over $__rate_interval windows.',
-        type: 'timeseries',
-        unit: 's',
-        queries: [
-          { expr: latencyQ(0.5), legend: 'p50 {{mode}} {{run_id}}' },
-          { expr: latencyQ(0.99), legend: 'p99 {{mode}} {{run_id}}' },
-          { expr: latencyQ(0.999), legend: 'p99.9 {{mode}} {{run_id}}' },
-        ],
-        w: 12,
-        h: 9,
-      },
-      {
-        title: 'Connect time p50 / p99',
-        description:
-          'WebSocket handshake time per connection, over the whole run (connects happen at the start).',
-        type: 'timeseries',
-        unit: 's',
-        queries: [
-          {
-            expr: `histogram_quantile(0.5, sum by (mode, run_id, le) (wsbench_client_connect_seconds_bucket{${CLI}}))`,
-            legend: 'p50 {{mode}} {{run_id}}',
-          },
-          {
-            expr: `histogram_quantile(0.99, sum by (mode, run_id, le) (wsbench_client_connect_seconds_bucket{${CLI}}))`,
-            legend: 'p99 {{mode}} {{run_id}}',
-          },
-        ],
-        w: 12,
-        h: 9,
-      },
-      {
-        title: 'Latency heatmap: $mode',
-        description: 'Frames per second in each latency bucket (one panel per selected mode).',
-        type: 'heatmap',
-        unit: 'count:msg/s',
-        yUnit: 's',
-        repeat: 'mode',
-        queries: [
-          {
-            expr: sum('le', rate('wsbench_client_latency_seconds_bucket', CLI)),
-            legend: '{{le}}',
-            format: 'heatmap',
-          },
-        ],
-        w: 8,
-        h: 9,
-      },
-    ],
-  },
-  {
-    row: 'CPU and client saturation',
-    panels: [
-      {
-        title: 'CPU (cores): server vs client',
-        description: 'process_cpu_seconds_total per second; 1.0 = one core fully busy.',
-        type: 'timeseries',
-        unit: 'count:cores',
-        queries: [
-          { expr: cpu(SRV, 'mode'), legend: 'server {{mode}}' },
-          { expr: cpu(CLI, 'mode, run_id'), legend: 'client {{mode}} {{run_id}}' },
-        ],
-        w: 8,
-        h: 8,
-      },
-      {
-        title: 'Client saturation: busiest worker',
-        description:
-          'Busy share of the busiest client worker thread. Above 90% the client, not the server, is the bottleneck.',
-        type: 'timeseries',
-        unit: 'percentunit',
-        redAbove: 0.9,
-        min: 0,
-        queries: [
-          {
-            expr: `max by (mode, run_id) (wsbench_client_worker_busy_ratio_max{${CLI}})`,
-            legend: 'busiest worker {{mode}} {{run_id}}',
-          },
-        ],
-        w: 8,
-        h: 8,
-      },
-      {
-        title: 'Client bound over time',
-        description:
-          'Red while the client was saturated: numbers from that window measure the client.',
-        type: 'state-timeline',
-        unit: 'bool_yes_no',
-        queries: [
-          {
-            expr: `max by (mode, run_id) (wsbench_client_bound{${CLI}})`,
-            legend: '{{mode}} {{run_id}}',
-          },
-        ],
-        mappings: CLIENT_BOUND_MAPPINGS,
-        w: 8,
-        h: 8,
-      },
-    ],
-  },
-  {
-    row: 'Memory, event loop, GC',
-    panels: [
-      {
-        title: 'Resident memory (RSS)',
-        description: 'process_resident_memory_bytes of the server and the client.',
-        type: 'timeseries',
-        unit: 'bytes',
-        queries: [
-          {
-            expr: `max by (mode) (process_resident_memory_bytes{${SRV}})`,
-            legend: 'server {{mode}}',
-          },
-          {
-            expr: `max by (mode, run_id) (process_resident_memory_bytes{${CLI}})`,
-            legend: 'client {{mode}} {{run_id}}',
-          },
-        ],
-        w: 8,
-        h: 8,
-      },
-      {
-        title: 'V8 heap used',
-        description: 'nodejs_heap_size_used_bytes (main thread isolate).',
-        type: 'timeseries',
-        unit: 'bytes',
-        queries: [
-          {
-            expr: `max by (mode) (nodejs_heap_size_used_bytes{${SRV}})`,
-            legend: 'server {{mode}}',
-          },
-          {
-            expr: `max by (mode, run_id) (nodejs_heap_size_used_bytes{${CLI}})`,
-            legend: 'client {{mode}} {{run_id}}',
-          },
-        ],
-        w: 8,
-        h: 8,
-      },
-      {
-        title: 'External memory (Buffers)',
-        description: 'nodejs_external_memory_bytes: Buffers and native memory held by JS objects.',
-        type: 'timeseries',
-        unit: 'bytes',
-        queries: [
-          {
-            expr: `max by (mode) (nodejs_external_memory_bytes{${SRV}})`,
-            legend: 'server {{mode}}',
-          },
-          {
-            expr: `max by (mode, run_id) (nodejs_external_memory_bytes{${CLI}})`,
-            legend: 'client {{mode}} {{run_id}}',
-          },
-        ],
-        w: 8,
-        h: 8,
-      },
-      {
-        title: 'Event-loop lag p99',
-        description: 'nodejs_eventloop_lag_p99_seconds since the previous scrape.',
-        type: 'timeseries',
-        unit: 's',
-        queries: [
-          {
-            expr: `max by (mode) (nodejs_eventloop_lag_p99_seconds{${SRV}})`,
-            legend: 'server {{mode}}',
-          },
-          {
-            expr: `max by (mode, run_id) (nodejs_eventloop_lag_p99_seconds{${CLI}})`,
-            legend: 'client {{mode}} {{run_id}}',
-          },
-        ],
-        w: 12,
-        h: 8,
-      },
-      {
-        title: 'GC time (share of wall time)',
-        description: 'Seconds spent in garbage collection per second, all GC kinds.',
-        type: 'timeseries',
-        unit: 'percentunit',
-        queries: [
-          {
-            expr: sum('mode', rate('nodejs_gc_duration_seconds_sum', SRV)),
-            legend: 'server {{mode}}',
-          },
-          {
-            expr: sum('mode, run_id', rate('nodejs_gc_duration_seconds_sum', CLI)),
-            legend: 'client {{mode}} {{run_id}}',
-          },
-        ],
-        w: 12,
-        h: 8,
-      },
-    ],
-  },
-  {
-    row: 'Connections and HTTP',
-    panels: [
-      {
-        title: 'Connections',
-        description: 'Clients the server holds, and client-side connections by state.',
-        type: 'timeseries',
-        unit: 'short',
-        queries: [
-          {
-            expr: `sum by (mode) (wsbench_server_clients_connected{${SRV}})`,
-            legend: 'server connected {{mode}}',
-          },
-          {
-            expr: `sum by (mode, run_id, state) (wsbench_client_connections{${CLI}})`,
-            legend: 'client {{state}} {{mode}} {{run_id}}',
-          },
-        ],
-        w: 12,
-        h: 8,
-      },
-      {
-        title: 'HTTP requests/s by route',
-        description:
-          '/health, /metrics, /snapshot (the autocannon target) and 404s on the WebSocket port.',
-        type: 'timeseries',
-        unit: 'reqps',
-        queries: [
-          {
-            expr: sum('mode, route', rate('wsbench_server_http_requests_total', SRV)),
-            legend: '{{route}} {{mode}}',
-          },
-        ],
-        w: 12,
-        h: 8,
-      },
-    ],
-  },
-];
-
-// ---------------------------------------------------------------------------------------------
-// Rendering to Grafana JSON.
-
-type Json = Record<string, unknown>;
-
-function thresholds(spec: PanelSpec): Json {
-  const steps: Json[] = [{ color: 'green', value: null }];
+function thresholds(spec: PanelSpec): FieldDefaults['thresholds'] {
+  const steps: ThresholdStep[] = [{ color: 'green', value: null }];
   if (spec.redAbove !== undefined) steps.push({ color: 'red', value: spec.redAbove });
   return { mode: 'absolute', steps };
 }
 
-function mappings(spec: PanelSpec): Json[] {
+function mappings(spec: PanelSpec): ValueMapping[] {
   if (!spec.mappings) return [];
-  const options: Json = {};
+  const options: ValueMapping['options'] = {};
   spec.mappings.forEach((m, index) => {
     options[String(m.value)] = { text: m.text, color: m.color, index };
   });
   return [{ type: 'value', options }];
 }
 
-function targets(spec: PanelSpec): Json[] {
+function targets(spec: PanelSpec): Target[] {
   return spec.queries.map((q, i) => ({
     datasource: DS,
     refId: String.fromCharCode(65 + i),
@@ -519,13 +51,13 @@ function targets(spec: PanelSpec): Json[] {
     legendFormat: q.legend,
     range: true,
     instant: false,
-    editorMode: 'code',
-    ...(q.format === 'heatmap' ? { format: 'heatmap' } : {}),
+    editorMode: 'code' as const,
+    ...(q.format === 'heatmap' ? { format: 'heatmap' as const } : {}),
   }));
 }
 
-function fieldDefaults(spec: PanelSpec): Json {
-  const defaults: Json = {
+function fieldDefaults(spec: PanelSpec): FieldDefaults {
+  const defaults: FieldDefaults = {
     unit: spec.unit,
     thresholds: thresholds(spec),
     mappings: mappings(spec),
@@ -560,7 +92,7 @@ function fieldDefaults(spec: PanelSpec): Json {
   return defaults;
 }
 
-function options(spec: PanelSpec): Json {
+function options(spec: PanelSpec): Record<string, unknown> {
   switch (spec.type) {
     case 'timeseries':
       return {
@@ -614,13 +146,7 @@ function options(spec: PanelSpec): Json {
   }
 }
 
-export interface Dashboard extends Json {
-  uid: string;
-  title: string;
-  panels: Json[];
-}
-
-function variable(name: string, label: string, query: string): Json {
+function variable(name: string, label: string, query: string): Variable {
   return {
     name,
     label,
@@ -645,7 +171,7 @@ export function renderDashboard(
   meta: { uid: string; title: string; tags: string[] },
   sections: Section[],
 ): Dashboard {
-  const panels: Json[] = [];
+  const panels: Array<RowPanel | Panel> = [];
   let id = 1;
   let y = 0;
   for (const section of sections) {
@@ -667,7 +193,7 @@ export function renderDashboard(
         x = 0;
         lineHeight = 0;
       }
-      const panel: Json = {
+      const panel: Panel = {
         id: id++,
         type: spec.type,
         title: spec.title,
@@ -765,13 +291,14 @@ export function panelsMarkdown(dashboards: Map<string, Dashboard>): string {
   for (const [file, d] of dashboards) {
     lines.push(`**${d.title}** (\`grafana/dashboards/${file}\`, uid \`${d.uid}\`)`, '');
     lines.push('| id | panel | type | unit | query |', '|---|---|---|---|---|');
-    for (const p of d.panels as Json[]) {
+    for (const p of d.panels) {
       if (p.type === 'row') continue;
-      const unit = (p.fieldConfig as any).defaults.unit as string;
-      for (const [i, t] of (p.targets as Json[]).entries()) {
+      for (const [i, t] of p.targets.entries()) {
         const head =
-          i === 0 ? [String(p.id), cell(String(p.title)), String(p.type), unit] : ['', '', '', ''];
-        lines.push(`| ${head.join(' | ')} | \`${cell(String(t.expr))}\` |`);
+          i === 0
+            ? [String(p.id), cell(p.title), p.type, p.fieldConfig.defaults.unit]
+            : ['', '', '', ''];
+        lines.push(`| ${head.join(' | ')} | \`${cell(t.expr)}\` |`);
       }
     }
     lines.push('');

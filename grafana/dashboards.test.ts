@@ -15,22 +15,24 @@ import {
   serialise,
   withPanelsSection,
 } from './build-dashboards.js';
-import { allPanels, lintDashboard, wsbenchMetrics } from './lint.js';
+import { lintDashboard, wsbenchMetrics } from './lint.js';
+import { allPanels, at, panelQueries } from './model.js';
 
 const root = repoRoot();
 const read = (...p: string[]) => readFileSync(join(root, ...p), 'utf8');
 
-function committedDashboards(): Array<[string, any]> {
+/** The files as Grafana reads them: JSON of unknown shape, checked by the lint. */
+function committedDashboards(): Array<[string, unknown]> {
   return readdirSync(dashboardsDir())
     .filter((f) => f.endsWith('.json'))
     .sort()
-    .map((f) => [f, JSON.parse(readFileSync(join(dashboardsDir(), f), 'utf8'))]);
+    .map((f) => [f, JSON.parse(readFileSync(join(dashboardsDir(), f), 'utf8')) as unknown]);
 }
 
 /** The single `key: value` of a flat YAML key (enough for our own small provisioning files). */
 function yamlValues(text: string, key: string): string[] {
   const re = new RegExp(`^\\s*-?\\s*${key}:\\s*(.+?)\\s*$`, 'gm');
-  return [...text.matchAll(re)].map((m) => m[1].replace(/^["']|["']$/g, ''));
+  return [...text.matchAll(re)].map((m) => (m[1] ?? '').replace(/^["']|["']$/g, ''));
 }
 
 test('committed dashboards are exactly what grafana/build-dashboards.ts generates', () => {
@@ -62,26 +64,30 @@ test('every dashboard passes the lint (uids, ids, gridPos, datasource, units, qu
   const uids = new Set<string>();
   for (const [file, d] of committedDashboards()) {
     assert.deepEqual(lintDashboard(d, DATASOURCE_UID), [], `${file} has lint problems`);
-    assert.ok(!uids.has(d.uid), `${file}: dashboard uid ${d.uid} is used twice`);
-    uids.add(d.uid);
-    assert.equal(d.schemaVersion, SCHEMA_VERSION);
+    const uid = String(at(d, 'uid'));
+    assert.ok(!uids.has(uid), `${file}: dashboard uid ${uid} is used twice`);
+    uids.add(uid);
+    assert.equal(at(d, 'schemaVersion'), SCHEMA_VERSION);
   }
   assert.ok(uids.size >= 1, 'no dashboards in grafana/dashboards/');
 });
 
 test('the lint catches what it promises to catch', () => {
-  const [, good] = committedDashboards()[0];
+  const good = buildAll().get('wsbench-overview.json');
+  assert.ok(good);
   const broken = structuredClone(good);
-  const panels = broken.panels.filter((p: any) => p.type !== 'row');
-  panels[1].id = panels[0].id; // duplicate id
-  panels[2].gridPos = { ...panels[3].gridPos }; // overlap
-  delete panels[4].fieldConfig.defaults.unit; // no unit
-  panels[5].targets = []; // no query
-  panels[6].datasource = { type: 'prometheus', uid: 'other' }; // wrong datasource
-  panels[7].targets[0].expr = panels[7].targets[0].expr.replaceAll('$__rate_interval', '1m');
+  const panels = broken.panels.flatMap((p) => (p.type === 'row' ? [] : [p]));
+  const [p0, p1, p2, p3, p4, p5, p6, p7] = panels;
+  const t7 = p7?.targets[0];
+  assert.ok(p0 && p1 && p2 && p3 && p4 && p5 && p6 && t7, 'the overview has fewer than 8 panels');
+  p1.id = p0.id; // duplicate id
+  p2.gridPos = { ...p3.gridPos }; // overlap
+  p4.fieldConfig.defaults.unit = ''; // no unit
+  p5.targets = []; // no query
+  p6.datasource = { type: 'prometheus', uid: 'other' }; // wrong datasource
+  t7.expr = t7.expr.replaceAll('$__rate_interval', '1m');
   broken.schemaVersion = 41;
-  broken.__inputs = [];
-  const problems = lintDashboard(broken, DATASOURCE_UID).join('\n');
+  const problems = lintDashboard({ ...broken, __inputs: [] }, DATASOURCE_UID).join('\n');
   for (const expected of [
     /id \d+ already used/,
     /overlaps/,
@@ -97,11 +103,10 @@ test('the lint catches what it promises to catch', () => {
 });
 
 test('the overview compares modes on every question the issue asks', () => {
-  const d = committedDashboards().find(([, x]) => x.uid === 'wsbench-overview')?.[1];
+  const d = committedDashboards().find(([, x]) => at(x, 'uid') === 'wsbench-overview')?.[1];
   assert.ok(d, 'wsbench-overview dashboard missing');
-  const exprs = allPanels(d)
-    .flatMap((p: any) => p.targets ?? [])
-    .map((t: any) => t.expr as string)
+  const exprs = panelQueries(d)
+    .map((q) => q.expr)
     .join('\n');
   for (const metric of [
     'wsbench_server_messages_sent_total', // throughput, server
@@ -129,7 +134,7 @@ test('the overview compares modes on every question the issue asks', () => {
       ),
     );
   }
-  const types = new Set(allPanels(d).map((p: any) => p.type));
+  const types = new Set(allPanels(d).map((p) => p.type));
   assert.ok(types.has('heatmap'), 'no latency heatmap');
 });
 
@@ -139,11 +144,9 @@ test('every wsbench metric a panel queries is a name from docs/interfaces.md', (
   // The table writes `wsbench_client_gaps_total` / `_duplicates_total` / `_reorders_total`.
   for (const s of ['duplicates', 'reorders']) known.add(`wsbench_client_${s}_total`);
   for (const [file, d] of committedDashboards()) {
-    for (const p of allPanels(d)) {
-      for (const t of p.targets ?? []) {
-        for (const m of wsbenchMetrics(t.expr)) {
-          assert.ok(known.has(m), `${file} "${p.title}" queries ${m}, not in docs/interfaces.md`);
-        }
+    for (const q of panelQueries(d)) {
+      for (const m of wsbenchMetrics(q.expr ?? '')) {
+        assert.ok(known.has(m), `${file} "${q.title}" queries ${m}, not in docs/interfaces.md`);
       }
     }
   }

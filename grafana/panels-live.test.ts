@@ -12,8 +12,15 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { requireTool } from '../testkit/require-tool.js';
-import { instantQuery, loadPrometheusLocal, repoRoot } from '../prometheus/local.js';
-import { allPanels } from './lint.js';
+import {
+  activeTargets,
+  instantQuery,
+  labelValues,
+  loadPrometheusLocal,
+  loadedRules,
+  repoRoot,
+} from '../prometheus/local.js';
+import { isObject, panelQueries } from './model.js';
 
 const MODES = ['ws-naive', 'ws', 'uws'] as const;
 const SCRAPE = 1; // seconds, as in prometheus/prometheus.yml
@@ -35,19 +42,24 @@ export function substitute(expr: string, mode: string, runId: string): string {
     .replaceAll('$mode', mode);
 }
 
+type JsonLine = Record<string, unknown>;
+
+/** The first JSON-object line on a stream for which `want` holds. */
 function firstJsonLine(
   stream: NodeJS.ReadableStream,
-  want: (o: any) => boolean,
+  want: (o: JsonLine) => boolean,
   what: string,
-): Promise<any> {
+): Promise<JsonLine> {
   return new Promise((resolve, reject) => {
     const rl = createInterface({ input: stream });
-    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), 20_000);
+    const timer = setTimeout(() => {
+      reject(new Error(`timed out waiting for ${what}`));
+    }, 20_000);
     rl.on('line', (line) => {
       if (!line.startsWith('{')) return;
       try {
-        const o = JSON.parse(line);
-        if (want(o)) {
+        const o: unknown = JSON.parse(line);
+        if (isObject(o) && want(o)) {
           clearTimeout(timer);
           resolve(o);
         }
@@ -55,7 +67,9 @@ function firstJsonLine(
         // a human line that happens to start with '{'
       }
     });
-    rl.on('close', () => reject(new Error(`stream closed before ${what}`)));
+    rl.on('close', () => {
+      reject(new Error(`stream closed before ${what}`));
+    });
   });
 }
 
@@ -72,7 +86,9 @@ async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = once(child, 'exit');
   child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 6000);
+  const timer = setTimeout(() => {
+    child.kill('SIGKILL');
+  }, 6000);
   await exited;
   clearTimeout(timer);
 }
@@ -88,7 +104,9 @@ test('every dashboard panel and recording rule returns data from a real Promethe
     await Promise.all(children.map(stop));
   });
   const dir = mkdtempSync(join(tmpdir(), 'wsbench-live-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  t.after(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   // Three servers and three clients at a modest rate: this checks wiring, not speed.
   const runs = await Promise.all(
@@ -99,35 +117,35 @@ test('every dashboard panel and recording rule returns data from a real Promethe
         { stdio: ['ignore', 'pipe', 'pipe'] },
       );
       children.push(server);
-      const serverLog = keepTail(server.stderr!);
+      const serverLog = keepTail(server.stderr);
       const ready = await firstJsonLine(
-        server.stdout!,
+        server.stdout,
         (o) => o.event === 'listening',
         `${mode} ready line`,
-      ).catch((err: Error) => {
-        throw new Error(`${err.message}; server stderr:\n${serverLog()}`);
+      ).catch((err: unknown) => {
+        throw new Error(`${String(err)}; server stderr:\n${serverLog()}`);
       });
       const runId = `live-${mode}-${process.pid}`;
       const client = spawn(
         process.execPath,
         [
           clientMain,
-          ...['--url', `ws://127.0.0.1:${ready.port}/`, '--clients', String(CLIENTS)],
+          ...['--url', `ws://127.0.0.1:${Number(ready.port)}/`, '--clients', String(CLIENTS)],
           ...['--workers', '1', '--warmup', '1', '--duration', String(CLIENT_SECONDS)],
           ...['--metrics-port', '0', '--run-id', runId, '--quiet'],
         ],
         { stdio: ['ignore', 'ignore', 'pipe'] },
       );
       children.push(client);
-      const clientLog = keepTail(client.stderr!);
+      const clientLog = keepTail(client.stderr);
       const metrics = await firstJsonLine(
-        client.stderr!,
+        client.stderr,
         (o) => o.event === 'metrics',
         `${mode} client metrics port`,
-      ).catch((err: Error) => {
-        throw new Error(`${err.message}; client stderr:\n${clientLog()}`);
+      ).catch((err: unknown) => {
+        throw new Error(`${String(err)}; client stderr:\n${clientLog()}`);
       });
-      return { mode, runId, serverPort: ready.port as number, metricsPort: metrics.port as number };
+      return { mode, runId, serverPort: Number(ready.port), metricsPort: Number(metrics.port) };
     }),
   );
 
@@ -156,8 +174,8 @@ test('every dashboard panel and recording rule returns data from a real Promethe
     const enough = up.filter((s) => Number(s.value[1]) >= 8).length;
     if (enough === 2 * MODES.length) break;
     if (Date.now() > deadline) {
-      const targets = await (await fetch(`${prom.url}/api/v1/targets`)).text();
-      assert.fail(`targets not scraped 8 times within 30 s (${enough} ready): ${targets}`);
+      const listing: string = JSON.stringify(await activeTargets(prom.url));
+      assert.fail(`targets not scraped 8 times within 30 s (${enough} ready): ${listing}`);
     }
     await new Promise((r) => setTimeout(r, 500));
   }
@@ -168,60 +186,57 @@ test('every dashboard panel and recording rule returns data from a real Promethe
   const checkModes = async (what: string, exprFor: (run: (typeof runs)[number]) => string) => {
     const results = await Promise.all(runs.map((run) => instantQuery(prom.url, exprFor(run))));
     results.forEach((result, i) => {
-      const { mode } = runs[i];
+      const run = runs[i];
+      if (!run) return;
+      const { mode } = run;
       const finite = result.filter((s) => Number.isFinite(Number(s.value[1])));
       const foreign = result.filter((s) => s.metric.mode !== undefined && s.metric.mode !== mode);
       const sample = finite[0] ? Number(finite[0].value[1]).toPrecision(4) : '-';
       report.push(
         `${mode.padEnd(8)} ${String(result.length).padStart(2)} series  ${sample.padStart(10)}  ${what}`,
       );
-      if (finite.length === 0) failures.push(`${what} [${mode}] -> no data: ${exprFor(runs[i])}`);
+      if (finite.length === 0) failures.push(`${what} [${mode}] -> no data: ${exprFor(run)}`);
       if (foreign.length > 0) {
-        failures.push(`${what} [${mode}] -> series of another mode: ${exprFor(runs[i])}`);
+        failures.push(`${what} [${mode}] -> series of another mode: ${exprFor(run)}`);
       }
     });
   };
 
   // 1. Every panel query of every dashboard, per mode.
   const dashDir = join(root, 'grafana', 'dashboards');
-  let panelQueries = 0;
+  let queries = 0;
   for (const file of readdirSync(dashDir).filter((f) => f.endsWith('.json'))) {
-    const dashboard = JSON.parse(readFileSync(join(dashDir, file), 'utf8'));
-    for (const panel of allPanels(dashboard)) {
-      for (const target of panel.targets ?? []) {
-        panelQueries++;
-        await checkModes(`${file} #${panel.id} "${panel.title}" ${target.refId}`, (run) =>
-          substitute(target.expr, run.mode, run.runId),
-        );
-      }
+    const dashboard: unknown = JSON.parse(readFileSync(join(dashDir, file), 'utf8'));
+    for (const q of panelQueries(dashboard)) {
+      queries++;
+      const expr = q.expr ?? '';
+      await checkModes(`${file} #${q.panelId ?? '?'} "${q.title}" ${q.refId ?? '?'}`, (run) =>
+        substitute(expr, run.mode, run.runId),
+      );
     }
   }
-  assert.ok(panelQueries >= 20, `only ${panelQueries} panel queries found`);
+  assert.ok(queries >= 20, `only ${queries} panel queries found`);
 
   // 2. Every recording rule, per mode.
-  const rules = (await (await fetch(`${prom.url}/api/v1/rules`)).json()) as any;
-  const names: string[] = rules.data.groups.flatMap((g: any) => g.rules.map((r: any) => r.name));
+  const names = (await loadedRules(prom.url)).map((r) => r.name);
   assert.equal(names.length, 12);
   for (const name of names) {
     await checkModes(`rule ${name}`, (run) => `${name}{mode="${run.mode}"}`);
   }
 
   // 3. The variable queries offer every mode, and every run under its mode.
-  const labelValues = async (label: string, match: string) => {
-    const url = `${prom.url}/api/v1/label/${label}/values?match[]=${encodeURIComponent(match)}`;
-    return ((await (await fetch(url)).json()) as any).data as string[];
-  };
-  const modes = await labelValues('mode', 'wsbench_server_messages_sent_total');
+  const modes = await labelValues(prom.url, 'mode', 'wsbench_server_messages_sent_total');
   assert.deepEqual([...modes].sort(), [...MODES].sort());
   for (const run of runs) {
     const ids = await labelValues(
+      prom.url,
       'run_id',
       `wsbench_client_messages_received_total{mode=~"${run.mode}"}`,
     );
     assert.deepEqual(ids, [run.runId]);
   }
 
-  t.diagnostic(`${panelQueries} panel queries x ${MODES.length} modes, ${names.length} rules:`);
+  t.diagnostic(`${queries} panel queries x ${MODES.length} modes, ${names.length} rules:`);
   for (const line of report) t.diagnostic(line);
   assert.deepEqual(failures, [], 'queries without data');
 });

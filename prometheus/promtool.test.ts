@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { requireTool } from '../testkit/require-tool.js';
-import { loadPrometheusLocal, repoRoot } from './local.js';
+import { activeTargets, loadPrometheusLocal, loadedRules, repoRoot } from './local.js';
 
 const root = repoRoot();
 const promDir = join(root, 'prometheus');
@@ -20,7 +20,9 @@ function promtool(bin: string, args: string[], cwd = promDir) {
 
 function tempDir(t: { after(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'wsbench-promtest-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  t.after(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
   return dir;
 }
 
@@ -79,7 +81,7 @@ test('the generated native config passes promtool and mirrors the Docker config'
   const docker = readFileSync(join(promDir, 'prometheus.yml'), 'utf8');
   const values = (s: string, key: string) =>
     [...s.matchAll(new RegExp(`^\\s*-?\\s*${key}:\\s*"?([^"\\n]+?)"?\\s*$`, 'gm'))].map(
-      (m) => m[1],
+      (m) => m[1] ?? '',
     );
   for (const key of ['job_name', 'scrape_interval', 'scrape_timeout', 'evaluation_interval']) {
     assert.deepEqual(values(text, key), values(docker, key), key);
@@ -128,20 +130,18 @@ test('startLocalPrometheus: ready on a free port, rules loaded, labelled targets
   assert.notEqual(prom.port, 0);
   assert.equal((await fetch(`${prom.url}/-/ready`)).status, 200);
 
-  const rules = (await (await fetch(`${prom.url}/api/v1/rules`)).json()) as any;
-  const groups = rules.data.groups.map((g: any) => g.name).sort();
+  const groups = [...new Set((await loadedRules(prom.url)).map((r) => r.group))].sort();
   assert.deepEqual(groups, ['wsbench-latency', 'wsbench-resources', 'wsbench-throughput']);
 
   // Targets appear after the first discovery cycle.
-  let active: any[] = [];
+  let active: Awaited<ReturnType<typeof activeTargets>> = [];
   for (let i = 0; i < 50 && active.length < 2; i++) {
-    const r = (await (await fetch(`${prom.url}/api/v1/targets`)).json()) as any;
-    active = r.data.activeTargets;
+    active = await activeTargets(prom.url);
     if (active.length < 2) await new Promise((r) => setTimeout(r, 100));
   }
-  const byJob = Object.fromEntries(active.map((a: any) => [a.labels.job, a.labels]));
-  assert.equal(byJob['wsbench-server']?.mode, 'ws-naive');
-  assert.equal(byJob['wsbench-client']?.run_id, 'r1');
+  const byJob = new Map(active.map((a) => [a.labels.job, a.labels]));
+  assert.equal(byJob.get('wsbench-server')?.mode, 'ws-naive');
+  assert.equal(byJob.get('wsbench-client')?.run_id, 'r1');
 
   await prom.stop();
   assert.throws(() => process.kill(prom.pid, 0), /ESRCH/, 'prometheus still running after stop()');

@@ -3,6 +3,7 @@
 // Labels stay bounded: `mode` (a default label), close codes, protocol error codes, route names.
 import client from 'prom-client';
 import type { ErrorCode } from '../protocol/index.js';
+import { HANDLERS, type HandlerName } from './guard.js';
 
 export type DropReason = 'backpressure' | 'closed';
 export type Route = 'health' | 'metrics' | 'snapshot' | 'not_found';
@@ -19,6 +20,8 @@ export class ServerStats {
   readonly disconnects = new Map<number, number>();
   readonly clientErrors = new Map<ErrorCode, number>();
   readonly httpRequests = new Map<Route, number>();
+  /** Exceptions caught in per-connection handlers (guard.ts), by handler. */
+  readonly handlerErrors = new Map<HandlerName, number>();
 
   disconnected(code: number): void {
     this.clientsConnected--;
@@ -27,6 +30,19 @@ export class ServerStats {
 
   clientError(code: ErrorCode): void {
     this.clientErrors.set(code, (this.clientErrors.get(code) ?? 0) + 1);
+  }
+
+  /** Counts one caught handler exception; returns the count for that handler. */
+  handlerError(handler: HandlerName): number {
+    const n = (this.handlerErrors.get(handler) ?? 0) + 1;
+    this.handlerErrors.set(handler, n);
+    return n;
+  }
+
+  handlerErrorsTotal(): number {
+    let n = 0;
+    for (const v of this.handlerErrors.values()) n += v;
+    return n;
   }
 
   httpRequest(route: Route): void {
@@ -63,8 +79,8 @@ export class PlainHistogram {
   observe(v: number): void {
     const b = this.bounds;
     let i = 0;
-    while (i < b.length && v > b[i]) i++;
-    this.counts[i]++;
+    while (i < b.length && v > (b[i] ?? Infinity)) i++;
+    this.counts[i] = (this.counts[i] ?? 0) + 1;
     this.sum += v;
     this.count++;
   }
@@ -75,8 +91,8 @@ export class PlainHistogram {
       [];
     let cumulative = 0;
     for (let i = 0; i <= this.bounds.length; i++) {
-      cumulative += this.counts[i];
-      const le = i < this.bounds.length ? this.bounds[i] : '+Inf';
+      cumulative += this.counts[i] ?? 0;
+      const le = this.bounds[i] ?? '+Inf';
       values.push({ labels: { le }, value: cumulative, metricName: this.name + '_bucket' });
     }
     values.push({ labels: {}, value: this.sum, metricName: this.name + '_sum' });
@@ -216,6 +232,14 @@ export function createMetrics(
     'code',
     stats.clientErrors,
   );
+  foldedLabelCounter(
+    registry,
+    p + 'handler_errors_total',
+    'Exceptions caught in a per-connection handler (that connection closed with 1011), by handler',
+    'handler',
+    stats.handlerErrors,
+    HANDLERS,
+  );
   const turn = new PlainHistogram(
     p + 'broadcast_duration_seconds',
     'Duration of one pacer turn: generate a batch of ticks and fan it out',
@@ -238,7 +262,9 @@ export function createMetrics(
 
   return {
     registry,
-    observeTurn: (seconds) => turn.observe(seconds),
+    observeTurn: (seconds) => {
+      turn.observe(seconds);
+    },
     contentType: registry.contentType,
   };
 }

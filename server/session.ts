@@ -8,6 +8,7 @@ import {
   parseCommand,
   type ErrorCode,
 } from '../protocol/index.js';
+import { InjectedFault, injectedFault } from './guard.js';
 import type { ServerStats } from './metrics.js';
 
 /** The server's symbols with a name -> index lookup, built once. */
@@ -61,6 +62,8 @@ export type SubscriptionListener = (symbolIndex: number, subscribed: boolean) =>
 
 export class Session {
   readonly subs: Subscriptions;
+  /** Test-only (WSBENCH_TEST_FAULT): clear() throws, as a buggy close handler would. */
+  private faultOnClose = false;
 
   constructor(
     private readonly table: SymbolTable,
@@ -85,6 +88,7 @@ export class Session {
 
   /** Handles one text frame and returns the reply frame's text. */
   text(text: string): string {
+    if (injectedFault(text)) this.faultOnClose = true;
     const r = parseCommand(text, this.table.known);
     if (!r.ok) return this.error(r.code, r.message);
     const cmd = r.command;
@@ -95,8 +99,8 @@ export class Session {
       if (name === '*') {
         for (let i = 0; i < subs.size; i++) if (subs.set(i, on) && onChange) onChange(i, on);
       } else {
-        const i = table.index.get(name)!;
-        if (subs.set(i, on) && onChange) onChange(i, on);
+        const i = table.index.get(name);
+        if (i !== undefined && subs.set(i, on) && onChange) onChange(i, on);
       }
     }
     subs.rekey();
@@ -109,5 +113,6 @@ export class Session {
       if (this.subs.set(i, false) && this.onChange) this.onChange(i, false);
     }
     this.subs.rekey();
+    if (this.faultOnClose) throw new InjectedFault('injected fault in the close handler');
   }
 }

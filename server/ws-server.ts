@@ -3,6 +3,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { CLOSE } from '../protocol/codes.js';
+import { handlerFailed } from './guard.js';
 import { HttpRoutes, type HttpReply } from './http.js';
 import type { ModeContext } from './mode.js';
 import { Session } from './session.js';
@@ -11,13 +13,10 @@ import { Session } from './session.js';
 export interface WsClient {
   ws: WebSocket;
   session: Session;
-  /** Set once the slow-client policy closed it (never written to again). */
+  /** Set once the slow-client policy (or a failed handler) closed it (never written to again). */
   slowClosed: boolean;
 }
 
-/** Close code sent to a client whose backlog exceeded --max-backpressure (policy close). */
-export const SLOW_CLIENT_CODE = 1008;
-const SHUTDOWN_CODE = 1001;
 /** How long a closing handshake may take before the socket is destroyed. */
 const CLOSE_GRACE_MS = 1000;
 
@@ -41,8 +40,8 @@ export class WsServer {
         res.end(r.body);
       };
       if (routes.isMetrics(path)) {
-        routes.metrics().then(send, (err: Error) => {
-          ctx.log(`metrics failed: ${err.message}`);
+        routes.metrics().then(send, (err: unknown) => {
+          ctx.log(`metrics failed: ${err instanceof Error ? err.message : String(err)}`);
           if (!res.destroyed) res.writeHead(500).end();
         });
       } else send(routes.reply(path));
@@ -57,7 +56,9 @@ export class WsServer {
     });
     // ws re-emits the HTTP server's errors (EADDRINUSE); listen() reports them.
     this.wss.on('error', () => {});
-    this.wss.on('connection', (ws) => this.accept(ws));
+    this.wss.on('connection', (ws) => {
+      this.accept(ws);
+    });
   }
 
   private accept(ws: WebSocket): void {
@@ -67,32 +68,58 @@ export class WsServer {
     stats.connections++;
     stats.clientsConnected++;
     ws.on('message', (data: Buffer, isBinary: boolean) => {
-      const out = isBinary ? c.session.binary(data.length) : c.session.text(data.toString());
-      // A client that sends but never reads must not grow its backlog past the limit either.
-      if (ws.bufferedAmount <= this.ctx.config.maxBackpressure) this.reply(c, out);
+      // A throw here would be an uncaught exception (ws calls listeners from the socket's data
+      // event): count it and close this client only (guard.ts).
+      try {
+        const out = isBinary ? c.session.binary(data.length) : c.session.text(data.toString());
+        // A client that sends but never reads must not grow its backlog past the limit either.
+        if (ws.bufferedAmount <= this.ctx.config.maxBackpressure) this.reply(c, out);
+      } catch (err) {
+        handlerFailed(stats, this.ctx.log, 'message', err);
+        this.closeFailed(c);
+      }
     });
     // Protocol faults (e.g. a frame over maxPayload: ws closes with 1009 itself) end up here;
     // they concern this client only.
     ws.on('error', () => {});
     ws.on('close', (code: number) => {
-      const i = this.clients.indexOf(c);
-      if (i >= 0) this.clients.splice(i, 1);
-      stats.disconnected(code);
+      try {
+        c.session.clear();
+      } catch (err) {
+        handlerFailed(stats, this.ctx.log, 'close', err);
+      } finally {
+        const i = this.clients.indexOf(c);
+        if (i >= 0) this.clients.splice(i, 1);
+        stats.disconnected(code);
+      }
     });
   }
 
+  /** After a handler threw: 1011 to that client (no more ticks), destroyed if it does not answer. */
+  private closeFailed(c: WsClient): void {
+    c.slowClosed = true;
+    try {
+      c.ws.close(CLOSE.internalError, 'internal error');
+    } catch {
+      // close() refuses in odd states; the terminate below still ends it
+    }
+    setTimeout(() => {
+      c.ws.terminate();
+    }, CLOSE_GRACE_MS).unref();
+  }
+
   hasSubscribers(): boolean {
-    const clients = this.clients;
-    for (let i = 0; i < clients.length; i++) if (clients[i].session.subs.count > 0) return true;
-    return false;
+    return this.clients.some((c) => c.session.subs.count > 0);
   }
 
   /** Slow-client policy close: 1008, then destroy if the client does not finish the handshake. */
   closeSlow(c: WsClient): void {
     c.slowClosed = true;
     this.ctx.stats.slowClientCloses++;
-    c.ws.close(SLOW_CLIENT_CODE, 'slow client');
-    setTimeout(() => c.ws.terminate(), CLOSE_GRACE_MS).unref();
+    c.ws.close(CLOSE.policy, 'slow client');
+    setTimeout(() => {
+      c.ws.terminate();
+    }, CLOSE_GRACE_MS).unref();
   }
 
   listen(): Promise<number> {
@@ -109,15 +136,22 @@ export class WsServer {
   async close(): Promise<void> {
     const all = this.clients.slice();
     const closed = all.map(
-      (c) => new Promise<void>((resolve) => c.ws.once('close', () => resolve())),
+      (c) =>
+        new Promise<void>((resolve) =>
+          c.ws.once('close', () => {
+            resolve();
+          }),
+        ),
     );
-    for (const c of all) c.ws.close(SHUTDOWN_CODE, 'server shutting down');
+    for (const c of all) c.ws.close(CLOSE.goingAway, 'server shutting down');
     const grace = new Promise<void>((r) => setTimeout(r, CLOSE_GRACE_MS * 2).unref());
     await Promise.race([Promise.all(closed), grace]);
     for (const c of this.clients) c.ws.terminate();
     this.wss.close();
     await new Promise<void>((resolve) => {
-      this.server.close(() => resolve());
+      this.server.close(() => {
+        resolve();
+      });
       this.server.closeAllConnections();
     });
   }
