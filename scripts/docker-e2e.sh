@@ -87,7 +87,7 @@ missing=wsbench-local/node:0.0.0-missing
 if NODE_IMAGE=$missing timeout 60 make --no-print-directory up MODE=uws GRAFANA=0 >"$log_dir/up-missing.log" 2>&1; then
   not_ok "make up NODE_IMAGE=$missing fails"
 else
-  check "make up NODE_IMAGE=$missing names the way out in one line: $(grep -m1 "$missing" "$log_dir/up-missing.log")" \
+  check "make up NODE_IMAGE=$missing names the way out in one line: $(grep -m1 "is not here" "$log_dir/up-missing.log")" \
     grep -q "image $missing (NODE_IMAGE) is not here and cannot be pulled: build local stand-ins with 'make standins" "$log_dir/up-missing.log"
   check "... and does not reach Docker's build (no raw registry error)" bash -c "! grep -qiE 'no such host|Step [0-9]+/' '$log_dir/up-missing.log'"
 fi

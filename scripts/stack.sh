@@ -7,6 +7,7 @@
 #   scripts/stack.sh modes           # the modes whose server container runs, one a line
 #   scripts/stack.sh compose ARGS... # the compose command with the stack's project and .env
 #   scripts/stack.sh serve           # (re)start MODE's server with the current RATE etc., wait
+#   scripts/stack.sh up-images       # build the images and start Prometheus (make compare)
 #   scripts/stack.sh placement       # the cpusets server and client get, and why
 #   scripts/stack.sh images          # the base images make up would use, as NAME=image lines
 # Compose: `docker compose` (v2) when it works, else `docker-compose` (v1.29); WSBENCH_COMPOSE
@@ -282,6 +283,27 @@ pull_or_explain() {
   die "image $image ($var) is not here and cannot be pulled: $advice"
 }
 
+# make compare with RUNTIMES=docker: the images built (cached when nothing changed) and Prometheus
+# up, no server yet (serve starts one per run).
+cmd_up_images() {
+  GRAFANA=0 MODE=uws validate
+  ensure_env
+  bash scripts/docker-daemon.sh ensure >/dev/null
+  resolve_images pull
+  place
+  log "images: NODE_IMAGE=$NODE_IMAGE (Node $NODE_VERSION) PROMETHEUS_IMAGE=$PROMETHEUS_IMAGE; placement: $PLACEMENT"
+  pull_or_explain NODE_IMAGE "$NODE_IMAGE" \
+    "build local stand-ins with 'make standins NODE_VERSION=$NODE_VERSION' (make up then uses them)"
+  pull_or_explain PROMETHEUS_IMAGE "$PROMETHEUS_IMAGE" \
+    "build local stand-ins with 'make standins' (make up then uses them)"
+  local rm_failed=()
+  [ "${COMPOSE[*]}" = docker-compose ] && rm_failed=(--force-rm)
+  compose --profile uws --profile bench build "${rm_failed[@]}" server-uws client >&2
+  write_targets
+  compose up -d prometheus >&2
+  wait_healthy prometheus
+}
+
 # (Re)starts MODE's server with the current settings (RATE, SYMBOLS, ... from the environment):
 # compose recreates the container only when they changed. Used by the Docker runtime of
 # make bench/compare, one run at a time; the images must exist (make up builds them).
@@ -357,6 +379,7 @@ case "${1:-}" in
     compose "$@"
     ;;
   serve) compose_cmd && cmd_serve ;;
+  up-images) compose_cmd && cmd_up_images ;;
   placement)
     place
     echo "SERVER_CPUSET=$SERVER_CPUSET"
@@ -371,5 +394,5 @@ case "${1:-}" in
     ;;
   runtime) if [ -n "$(running_servers)" ]; then echo docker; else echo native; fi ;;
   modes) running_servers | sort -u ;;
-  *) bad "unknown command \"${1:-}\": expected up, down, logs, ps, serve, runtime, modes, placement, images or compose" ;;
+  *) bad "unknown command \"${1:-}\": expected up, down, logs, ps, serve, up-images, runtime, modes, placement, images or compose" ;;
 esac
