@@ -5,6 +5,7 @@
 // client-bench wrote anything still gets every block (nothing invented: unknowns are null).
 import type { Result as ClientResult } from '../../client-bench/result.js';
 import { machineInfo } from '../../client-bench/result.js';
+import { clockKind } from '../../protocol/index.js';
 import { EXIT, type ExitCode } from '../../protocol/codes.js';
 import type { ModeName } from '../../protocol/modes.js';
 import type { HttpLoad } from './http-load.js';
@@ -18,7 +19,15 @@ export type RuntimeName = 'native' | 'docker';
 /** The client part; the measured blocks are null when client-bench wrote no result. */
 export type ClientPart = Omit<
   ClientResult,
-  'throughput' | 'delivery' | 'latencyUs' | 'connectMs' | 'client' | 'connections' | 'config'
+  | 'throughput'
+  | 'delivery'
+  | 'latencyUs'
+  | 'connectMs'
+  | 'client'
+  | 'connections'
+  | 'config'
+  | 'histograms'
+  | 'perConnection'
 > & {
   config: Omit<ClientResult['config'], 'url' | 'workers' | 'connectRate' | 'pingInterval'> & {
     url: string | null;
@@ -32,6 +41,8 @@ export type ClientPart = Omit<
   connectMs: ClientResult['connectMs'] | null;
   connections: ClientResult['connections'] | null;
   client: ClientResult['client'] | null;
+  histograms: ClientResult['histograms'] | null;
+  perConnection: ClientResult['perConnection'] | null;
 };
 
 export interface Placement {
@@ -155,6 +166,10 @@ function skeleton(f: RunFacts): ClientPart {
     connectMs: null,
     connections: null,
     client: null,
+    clock: clockKind,
+    histograms: null,
+    perConnection: null,
+    shard: null,
     errors: [],
     closes: {},
     aborted: null,
