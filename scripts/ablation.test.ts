@@ -70,8 +70,9 @@ test('the switch table is read from dist/server/opts.js when the server has one'
     "export const OPTIMISATIONS = { ws: ['pacer', 'nodelay'], bogus: ['x'] };\n",
   );
   const table = await loadSwitchTable(tmp.dir);
-  assert.deepEqual(table?.engines, { ws: ['pacer', 'nodelay'] });
-  assert.equal(table?.flag, '--opt');
+  assert.ok(table !== null);
+  assert.deepEqual(table.engines, { ws: ['pacer', 'nodelay'] });
+  assert.equal(table.flag, '--opt');
 });
 
 test('the order alternates over the repeats', () => {
@@ -143,8 +144,9 @@ test('a client-bound run makes its configuration and every effect built on it no
   const list = [...runs({ 'ws-naive': [100], uws: [500] }), ...runs({ ws: [400] }, 'client-bound')];
   const rows = configRows(configs, list);
   const ws = rows.find((r) => r.config.name === 'ws');
-  assert.equal(ws?.conclusive, false);
-  assert.match(ws?.verdict ?? '', /not conclusive: client-bound \(1\/1\)/);
+  assert.ok(ws !== undefined);
+  assert.equal(ws.conclusive, false);
+  assert.match(ws.verdict, /not conclusive: client-bound \(1\/1\)/);
   assert.equal(rows.find((r) => r.config.name === 'uws')?.conclusive, true);
 });
 
@@ -189,10 +191,12 @@ test('a tiny real ablation (presets, 2 repeats, 1 s runs): table, alternating ru
       .split('\n')
       .filter((l) => l.startsWith('{'))
       .pop() ?? '{}',
-  );
-  const index = JSON.parse(readFileSync(path.join(out.dir, 'ablation.json'), 'utf8'));
+  ) as { dir: string; reportHtml: string };
+  const index = JSON.parse(readFileSync(path.join(out.dir, 'ablation.json'), 'utf8')) as {
+    runs: { config: string; exitCode: number; dir: string }[];
+  };
   assert.deepEqual(
-    index.runs.map((r: { config: string; exitCode: number }) => `${r.config}:${r.exitCode}`),
+    index.runs.map((r) => `${r.config}:${r.exitCode}`),
     ['ws-naive:0', 'ws:0', 'uws:0', 'uws:0', 'ws:0', 'ws-naive:0'],
   );
   for (const r of index.runs)

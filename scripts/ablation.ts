@@ -10,7 +10,7 @@ import path from 'node:path';
 import { machineInfo } from '../client-bench/result.js';
 import { defineFlags, parse, runMain, UsageError, type Values } from '../protocol/cli.js';
 import { EXIT } from '../protocol/codes.js';
-import { MODE_NAMES, type ModeName } from '../protocol/modes.js';
+import { MODE_NAMES } from '../protocol/modes.js';
 import {
   ablationConfigs,
   ablationOrder,
@@ -41,7 +41,7 @@ export const ABLATION_FLAGS = defineFlags({
     env: ['MODE'],
     arg: 'MODE',
     help: 'the engine whose switches are ablated (its library is the last bar)',
-    default: 'ws' as ModeName,
+    default: 'ws',
     parse: parse.oneOf(MODE_NAMES),
   },
   scenario: {
@@ -49,7 +49,7 @@ export const ABLATION_FLAGS = defineFlags({
     env: ['SCENARIO'],
     arg: 'NAME',
     help: 'firehose (1 client, max rate), fanout (CLIENTS, max rate) or capacity (the capacity search)',
-    default: 'firehose' as (typeof ABLATION_SCENARIOS)[number],
+    default: 'firehose',
     parse: parse.oneOf(ABLATION_SCENARIOS),
   },
   repeats: {

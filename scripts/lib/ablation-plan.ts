@@ -62,14 +62,14 @@ export async function loadSwitchTable(root = repoRoot): Promise<SwitchTable | nu
 
 /** The other library's preset for the last bar of the waterfall. */
 function libraryOf(mode: ModeName): ModeName | null {
-  if (mode.startsWith('ws')) return MODE_NAMES.includes('uws' as ModeName) ? 'uws' : null;
-  return MODE_NAMES.includes('ws' as ModeName) ? 'ws' : null;
+  if (mode.startsWith('ws')) return MODE_NAMES.includes('uws') ? 'uws' : null;
+  return MODE_NAMES.includes('ws') ? 'ws' : null;
 }
 
 /** The configurations of `make ablation MODE=<mode>`. */
 export function ablationConfigs(mode: ModeName, table: SwitchTable | null): AblationConfig[] {
   const opts = table?.engines[mode];
-  if (table === null || opts === undefined || opts.length === 0) return presetConfigs(mode);
+  if (table === null || opts === undefined || opts.length === 0) return presetConfigs();
   const arg = (on: readonly string[]): string[] => [table.flag, on.length > 0 ? on.join(',') : ''];
   const configs: AblationConfig[] = [
     { name: 'baseline', kind: 'baseline', opt: null, mode, serverArgs: arg([]), opts: [] },
@@ -113,7 +113,7 @@ export function ablationConfigs(mode: ModeName, table: SwitchTable | null): Abla
 }
 
 /** Without switches: ws-naive (baseline) → ws (all of ws) → uws (the library swap). */
-function presetConfigs(mode: ModeName): AblationConfig[] {
+function presetConfigs(): AblationConfig[] {
   const preset = (name: ModeName, kind: ConfigKind): AblationConfig => ({
     name,
     kind,
@@ -123,7 +123,6 @@ function presetConfigs(mode: ModeName): AblationConfig[] {
     opts: null,
   });
   // the same three for MODE=ws and MODE=uws: the library swap can't be isolated without switches
-  void mode;
   const out = [preset('ws-naive', 'baseline'), preset('ws', 'all'), preset('uws', 'library')];
   return out.filter((c) => (MODE_NAMES as readonly string[]).includes(c.name));
 }
