@@ -45,7 +45,8 @@ export function pct(h: hdr.Histogram, p: number): number {
 export function median(sorted: readonly number[]): number {
   const n = sorted.length;
   if (n === 0) return 0;
-  return n % 2 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+  const at = (i: number) => sorted[i] ?? 0;
+  return n % 2 ? at((n - 1) / 2) : (at(n / 2 - 1) + at(n / 2)) / 2;
 }
 
 export function aggregate(reports: readonly WorkerReport[]): Aggregate {

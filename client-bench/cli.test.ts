@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { startTestServer, type TestServer } from './test-server.js';
-import { runClient, startClient } from './run-client.js';
-import { loadResultSchema, validate } from './schema-check.js';
+import { startTestServer, type TestServer } from '../testkit/client-test-server.js';
+import { runClient, startClient } from '../testkit/client-run.js';
+import { loadResultSchema, validate } from '../testkit/client-schema-check.js';
 import type { Result } from './result.js';
 
 const schema = loadResultSchema();
@@ -34,7 +34,11 @@ async function freePort(): Promise<number> {
   const srv = net.createServer();
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
   const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => srv.close(() => r()));
+  await new Promise<void>((r) =>
+    srv.close(() => {
+      r();
+    }),
+  );
   return port;
 }
 
@@ -195,7 +199,7 @@ test('--out writes the same result; progress lines and summary on stderr, nothin
   assert.doesNotMatch(stderr, /\r/, 'no TTY control characters when stderr is not a TTY');
   assert.match(stderr, /client-bench result\n {2}run {9}my-run/);
   const r = JSON.parse(await readFile(out, 'utf8')) as Result;
-  assert.deepEqual(JSON.parse(lines[0]), r);
+  assert.deepEqual(JSON.parse(lines[0] ?? ''), r);
   assert.equal(r.runId, 'my-run');
   assert.ok(r.delivery.received > 0);
   assertValid(r);
@@ -241,14 +245,15 @@ test('--connect-rate paces new connections', async () => {
 
 test('bad flags exit 2 quoting the value and what is allowed', async () => {
   const cases: [string[], RegExp][] = [
-    [['--clients', 'abc'], /invalid --clients "abc": expected an integer 1\.\.100000/],
-    [['-d', '-3'], /invalid --duration "-3": expected a number/],
+    [['--clients', 'abc'], /invalid --clients "abc": expected an integer 1-100000/],
+    [['--duration=-3'], /invalid --duration "-3": expected a number 0\.1-86400/],
+    [['-d', '-3'], /--duration needs a value: a number 0\.1-86400/],
     [
       ['--url', 'http://127.0.0.1:1/'],
       /invalid --url "http:\/\/127\.0\.0\.1:1\/": expected a ws:\/\/ URL/,
     ],
     [['--symbols', 'BTC USD'], /invalid --symbols "BTC USD"/],
-    [['--workers', '99'], /invalid --workers "99": expected an integer 1\.\.8/],
+    [['--workers', '99'], /invalid --workers "99": expected an integer 1-8/],
     [
       ['--source-addresses', '10.0.0.1'],
       /invalid --source-addresses "10\.0\.0\.1": expected .*127\.0\.0\.0\/8/,
@@ -288,8 +293,8 @@ test('--help lists every flag with short form and default', async () => {
   ]) {
     assert.ok(stdout.includes(flag), `help mentions ${flag}`);
   }
-  assert.match(stdout, /\(default: ws:\/\/127\.0\.0\.1:8080\/\)/);
-  assert.match(stdout, /--clients N +connections \(default: 100\)/);
+  assert.match(stdout, /\(default ws:\/\/127\.0\.0\.1:8080\/;/);
+  assert.match(stdout, /--clients N +connections\n +\(default 100; an integer 1-100000\)/);
 });
 
 test('unreachable URL: clear error, exit 2 within a few seconds', async () => {
@@ -351,7 +356,7 @@ test('SIGINT while still connecting: partial result with the connections opened 
 
 test('server dies mid-run: partial result with the abort reason, exit 3', async () => {
   // The server runs in its own process so that it can really die (SIGKILL, no close frames).
-  const serverModule = fileURLToPath(new URL('./test-server.js', import.meta.url));
+  const serverModule = fileURLToPath(new URL('../testkit/client-test-server.js', import.meta.url));
   const srv = spawn(
     process.execPath,
     [
@@ -365,7 +370,9 @@ test('server dies mid-run: partial result with the abort reason, exit 3', async 
   );
   try {
     const port = await new Promise<number>((resolve) =>
-      srv.stdout!.once('data', (d) => resolve(Number(String(d).trim()))),
+      srv.stdout.once('data', (d) => {
+        resolve(Number(String(d).trim()));
+      }),
     );
     const out = join(dir, 'died.json');
     const run = startClient([

@@ -98,8 +98,8 @@ export class Tally {
       latency?.recordValueWithCount(v, n);
       if (buckets) {
         let i = 0;
-        while (i < bounds.length && v > bounds[i]) i++;
-        buckets[i] += n;
+        while (i < bounds.length && v > (bounds[i] ?? 0)) i++;
+        buckets[i] = (buckets[i] ?? 0) + n;
         sum += v * n;
       }
     });
@@ -134,7 +134,8 @@ export interface ConnectionEvents {
 }
 
 export class Connection implements FrameSink {
-  readonly ws: LeanWebSocket;
+  /** The socket; null until connect() (the frame-path benchmark feeds frames without one). */
+  private ws: LeanWebSocket | null = null;
   /** Ticks received in the window. */
   received = 0;
   openedAtUs = 0;
@@ -152,16 +153,23 @@ export class Connection implements FrameSink {
 
   constructor(
     readonly index: number,
-    opts: ConnectOptions,
     private readonly tally: Tally,
     private readonly events: ConnectionEvents,
     private readonly subscribe: string,
-  ) {
+  ) {}
+
+  connect(opts: ConnectOptions): this {
     this.ws = new LeanWebSocket(opts, this);
+    return this;
+  }
+
+  /** Starts the close handshake (or drops a connection still connecting). */
+  close(code: number): void {
+    this.ws?.close(code);
   }
 
   get isOpen(): boolean {
-    return this.ws.readyState === OPEN;
+    return this.ws?.readyState === OPEN;
   }
 
   onOpen(): void {
@@ -171,9 +179,9 @@ export class Connection implements FrameSink {
     tally.connectUs.recordValue(Math.max(1, Math.round(this.openedAtUs - this.startedUs)));
     tally.connectSumMs += ms;
     let i = 0;
-    while (i < CONNECT_BUCKETS_MS.length && ms > CONNECT_BUCKETS_MS[i]) i++;
-    tally.connectBuckets[i]++;
-    this.ws.sendText(this.subscribe);
+    while (i < CONNECT_BUCKETS_MS.length && ms > (CONNECT_BUCKETS_MS[i] ?? 0)) i++;
+    tally.connectBuckets[i] = (tally.connectBuckets[i] ?? 0) + 1;
+    this.ws?.sendText(this.subscribe);
     this.events.opened(this);
   }
 
@@ -183,7 +191,7 @@ export class Connection implements FrameSink {
 
   sendPing(): void {
     this.pingSentUs = nowUs();
-    this.ws.sendText('{"op":"ping","id":' + ++this.pingId + '}');
+    this.ws?.sendText('{"op":"ping","id":' + ++this.pingId + '}');
   }
 
   /** Counts from here on: received restarts, seq ranges are measured from the last seq seen. */
@@ -197,8 +205,9 @@ export class Connection implements FrameSink {
   expected(): number {
     let sum = 0;
     for (let i = 0; i < this.lastSeq.length; i++) {
-      if (this.lastSeq[i] !== NONE && this.baseSeq[i] !== NONE)
-        sum += this.lastSeq[i] - this.baseSeq[i];
+      const last = this.lastSeq[i] ?? NONE;
+      const base = this.baseSeq[i] ?? NONE;
+      if (last !== NONE && base !== NONE) sum += last - base;
     }
     return sum;
   }
@@ -237,7 +246,7 @@ export class Connection implements FrameSink {
       tally.symbolIndex.set(hash, idx);
     }
     if (idx >= this.lastSeq.length) this.grow(idx + 1);
-    const last = this.lastSeq[idx];
+    const last = this.lastSeq[idx] ?? NONE;
     if (last === NONE) {
       // First tick of this symbol on this connection: the window starts just before it.
       this.lastSeq[idx] = seq;
@@ -275,8 +284,8 @@ export class Connection implements FrameSink {
     if (!r) return false;
     // Late arrivals are usually recent: search from the newest hole.
     for (let i = r.length - 2; i >= 0; i -= 2) {
-      const lo = r[i];
-      const hi = r[i + 1];
+      const lo = r[i] ?? 0;
+      const hi = r[i + 1] ?? 0;
       if (seq < lo || seq > hi) continue;
       if (lo === hi) r.splice(i, 2);
       else if (seq === lo) r[i] = lo + 1;

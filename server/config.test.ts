@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, DEFAULTS, helpText, parseConfig, type ServerConfig } from './config.js';
-import { runServer } from './testkit.js';
+import { UsageError } from '../protocol/cli.js';
+import { DEFAULTS, helpText, parseConfig, type ServerConfig } from './config.js';
+import { runServer } from '../testkit/server-harness.js';
 
 function config(argv: string[], env: NodeJS.ProcessEnv = {}): ServerConfig {
   const r = parseConfig(argv, env);
-  assert.equal(r.help, false);
-  return (r as { config: ServerConfig }).config;
+  assert.ok(!r.help, 'not --help');
+  return r.config;
 }
 
 describe('config', () => {
@@ -70,7 +71,9 @@ describe('config', () => {
   it('rejects bad values, quoting them and listing what is allowed', () => {
     const cases: [string[], NodeJS.ProcessEnv, RegExp][] = [
       [['--rate', 'abc'], {}, /invalid --rate "abc": expected an integer >= 0/],
-      [['--rate', '-1'], {}, /invalid --rate "-1"/],
+      [['--rate=-1'], {}, /invalid --rate "-1": expected an integer >= 0/],
+      // parseArgs reads "-1" after a flag as an option, so the value counts as missing.
+      [['--rate', '-1'], {}, /--rate needs a value: an integer >= 0/],
       [['--mode', 'fast'], {}, /invalid --mode "fast": expected one of: ws-naive, ws, uws/],
       [['--port', '70000'], {}, /invalid --port "70000": expected an integer 0-65535/],
       [['--symbols', '0'], {}, /invalid --symbols "0": expected an integer 1-1024/],
@@ -81,14 +84,21 @@ describe('config', () => {
       [['--max-payload', '1e6'], {}, /invalid --max-payload "1e6"/],
       [['--host', 'no such host!'], {}, /invalid --host "no such host!"/],
       [[], { RATE: 'fast' }, /invalid RATE \(env for --rate\) "fast"/],
-      [['--bogus'], {}, /unknown argument "--bogus": expected one of .*--mode/],
-      [['--rate'], {}, /--rate needs a value/],
+      [['--bogus'], {}, /unknown option "--bogus": expected one of .*--mode\/-m/],
+      [['--rate'], {}, /--rate needs a value: an integer >= 0/],
+      [['stray'], {}, /unexpected argument "stray"/],
+      [
+        [],
+        { SLOW_CLIENT: 'later' },
+        /invalid SLOW_CLIENT \(env for --slow-client\) "later": expected one of: drop, close/,
+      ],
     ];
     for (const [argv, env, re] of cases) {
       assert.throws(
         () => parseConfig(argv, env),
         (err: Error) => {
-          assert.ok(err instanceof ConfigError, `${argv.join(' ')}: ${err}`);
+          assert.ok(err instanceof UsageError, `${argv.join(' ')}: ${String(err)}`);
+          assert.equal(err.exitCode, 2);
           assert.match(err.message, re);
           return true;
         },
@@ -114,7 +124,9 @@ describe('config', () => {
       assert.ok(h.includes(flag), `help mentions ${flag}`);
     }
     for (const v of Object.values(DEFAULTS))
-      assert.ok(h.includes(`default ${JSON.stringify(v)}`), `help shows default ${v}`);
+      assert.ok(h.includes(`default ${String(v)}`), `help shows default ${String(v)}`);
+    for (const env of ['SERVER_MODE/MODE', 'MAX_BACKPRESSURE', 'SLOW_CLIENT'])
+      assert.ok(h.includes(`env ${env}`), `help names env ${env}`);
   });
 });
 
@@ -123,7 +135,7 @@ describe('server CLI', () => {
     const r = await runServer(['--help']);
     assert.equal(r.code, 0);
     assert.match(r.stdout, /--max-backpressure/);
-    assert.match(r.stdout, /default "ws"/);
+    assert.match(r.stdout, /default ws;/);
   });
 
   it('a bad flag exits 2 with the message on stderr and nothing on stdout', async () => {

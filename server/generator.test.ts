@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createScanned, encodeTick, FRAME_TICK, scanFrame } from '../protocol/index.js';
+import {
+  createScanned,
+  encodeTick,
+  FRAME_TICK,
+  OPCODE,
+  readHeader,
+  scanFrame,
+} from '../protocol/index.js';
+import { defined } from '../testkit/server-harness.js';
 import { Generator, TickBatch } from './generator.js';
 
 describe('generator', () => {
@@ -34,7 +42,7 @@ describe('generator', () => {
     assert.deepEqual(Object.keys(t), ['type', 'symbol', 'seq', 'price', 'size', 'ts']);
     assert.equal(t.ts, 42);
     // The naive mode stringifies the tick object itself: it must give the same bytes.
-    const tick = b.ticks[0];
+    const tick = defined(b.ticks[0], 'tick 0');
     const naive = JSON.stringify({
       type: 'tick',
       symbol: tick.symbol,
@@ -56,12 +64,12 @@ describe('generator', () => {
       for (let i = 0; i < 20000; i++) {
         b.count = 0;
         g.push(b, i);
-        const { price, size } = b.ticks[0];
+        const { price, size } = defined(b.ticks[0], 'tick 0');
         assert.ok(Number.isFinite(price) && price > 0, `price ${price}`);
         assert.ok(size > 0 && size <= 1.001, `size ${size}`);
         const text = b.frames.toString('latin1', b.payloadStart(0), b.offsets[1]);
         assert.ok(!/\de[+-]?\d/i.test(text), `no exponent notation: ${text}`);
-        assert.equal(text, encodeTick(b.ticks[0]));
+        assert.equal(text, encodeTick(defined(b.ticks[0], 'tick 0')));
       }
     }
   });
@@ -74,11 +82,14 @@ describe('generator', () => {
     let at = 0;
     for (let i = 0; i < 100; i++) {
       assert.equal(b.offsets[i], at);
-      assert.equal(bytes[at], 0x81, 'FIN + text opcode');
-      const len = bytes[at + 1];
-      assert.ok(len < 126);
-      assert.equal(bytes.toString('latin1', at + 2, at + 2 + len), encodeTick(b.ticks[i]));
-      at += 2 + len;
+      const h = defined(readHeader(bytes, at) ?? undefined, `frame header ${i}`);
+      assert.deepEqual([h.fin, h.opcode, h.masked, h.rsv], [true, OPCODE.text, false, 0]);
+      assert.equal(h.headerLength, 2);
+      assert.equal(b.payloadStart(i), at + h.headerLength);
+      const end = at + h.headerLength + h.payloadLength;
+      const tick = defined(b.ticks[i], `tick ${i}`);
+      assert.equal(bytes.toString('latin1', at + h.headerLength, end), encodeTick(tick));
+      at = end;
     }
     assert.equal(at, bytes.length);
     // A new batch gets a new buffer: sockets may still be writing the previous one.
@@ -99,7 +110,7 @@ describe('generator', () => {
     };
     assert.equal(snap.ts, 99);
     assert.deepEqual(Object.keys(snap.ticks), ['BTC-USD', 'ETH-USD', 'SOL-USD']);
-    assert.equal(snap.ticks['BTC-USD'].seq, 3);
-    assert.equal(snap.ticks['SOL-USD'].seq, 2);
+    assert.equal(snap.ticks['BTC-USD']?.seq, 3);
+    assert.equal(snap.ticks['SOL-USD']?.seq, 2);
   });
 });

@@ -22,24 +22,26 @@ export class TickBatch {
   frames: Buffer = Buffer.alloc(0);
   /** offsets[i] = where frame i starts in `frames`; offsets[count] = end of the last frame. */
   readonly offsets: Uint32Array;
+  /** payloads[i] = where tick i's JSON starts (after its frame header), as the writer wrote it. */
+  readonly payloads: Uint32Array;
 
   constructor(readonly capacity: number) {
     this.symbolIndex = new Uint16Array(capacity);
     this.offsets = new Uint32Array(capacity + 1);
+    this.payloads = new Uint32Array(capacity);
     this.ticks = [];
     for (let i = 0; i < capacity; i++)
       this.ticks.push({ symbol: '', seq: 0, price: 0, size: 0, ts: 0 });
   }
 
-  /** Where tick i's JSON starts (after its 2- or 4-byte frame header). */
+  /** Where tick i's JSON starts (after its frame header). */
   payloadStart(i: number): number {
-    const at = this.offsets[i];
-    return at + (this.frames[at + 1] === 126 ? 4 : 2);
+    return this.payloads[i] ?? 0;
   }
 
   /** The frames of the live ticks. */
   get bytes(): Buffer {
-    return this.frames.subarray(0, this.offsets[this.count]);
+    return this.frames.subarray(0, this.offsets[this.count] ?? 0);
   }
 }
 
@@ -84,29 +86,32 @@ export class Generator {
 
   /** Appends one tick stamped `ts` (integer µs) to the batch. */
   push(batch: TickBatch, ts: number): void {
-    const i = batch.count++;
+    const i = batch.count;
+    const t = batch.ticks[i];
+    if (t === undefined) throw new RangeError(`tick batch full (${batch.capacity} ticks)`);
+    batch.count = i + 1;
     if (i === 0) batch.frames = Buffer.allocUnsafe(batch.capacity * this.writer.maxFrameBytes);
     const s = this.next;
     this.next = s + 1 === this.symbols.length ? 0 : s + 1;
     // Random walk of at most ±0.1% per tick; the floor of one unit keeps the price positive.
-    let u = this.units[s];
+    let u = this.units[s] ?? 1;
     u += Math.round((this.random() - 0.5) * 0.002 * u);
     if (u < 1) u = 1;
     this.units[s] = u;
-    const seq = ++this.seq[s];
+    const seq = (this.seq[s] ?? 0) + 1;
+    this.seq[s] = seq;
     const sizeUnits = Math.round(this.random() * 1000 + 1);
-    const scaled = u * this.step[s];
-    const decimals = this.decimals[s];
-    const t = batch.ticks[i];
-    t.symbol = this.symbols[s];
+    const scaled = u * (this.step[s] ?? 1);
+    const decimals = this.decimals[s] ?? 0;
+    t.symbol = this.symbols[s] ?? '';
     t.seq = seq;
-    t.price = scaled / POW10[decimals];
+    t.price = scaled / (POW10[decimals] ?? 1);
     t.size = sizeUnits / 1000;
     t.ts = ts;
     batch.symbolIndex[i] = s;
     batch.offsets[i + 1] = this.writer.writeFrame(
       batch.frames,
-      batch.offsets[i],
+      batch.offsets[i] ?? 0,
       s,
       seq,
       scaled,
@@ -115,11 +120,14 @@ export class Generator {
       SIZE_DECIMALS,
       ts,
     );
+    batch.payloads[i] = this.writer.payloadAt;
     const l = this.latest[s];
-    l.seq = seq;
-    l.price = t.price;
-    l.size = t.size;
-    l.ts = ts;
+    if (l !== undefined) {
+      l.seq = seq;
+      l.price = t.price;
+      l.size = t.size;
+      l.ts = ts;
+    }
     this.generated++;
   }
 

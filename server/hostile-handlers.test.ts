@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, describe, it } from 'node:test';
 import { RawClient } from '../testkit/raw-client.js';
 import { assertServerHealthy, healthyClient, metricsUntil } from '../testkit/hostile-kit.js';
-import { ALL_MODES, Cleanup, connect, startServer } from './testkit.js';
+import { ALL_MODES, Cleanup, connect, startServer } from '../testkit/server-harness.js';
 
 for (const mode of ALL_MODES) {
   describe(`server mode ${mode}: a throwing handler`, () => {

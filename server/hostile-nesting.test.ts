@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { RawClient } from '../testkit/raw-client.js';
 import { assertServerHealthy, healthyClient } from '../testkit/hostile-kit.js';
-import { ALL_MODES, Cleanup, getMetrics, startServer } from './testkit.js';
+import { ALL_MODES, Cleanup, getMetrics, startServer } from '../testkit/server-harness.js';
 
 /**
  * ~8 KB (4000 deep, the size that was reported) and ~14 KB (7000 deep, still under the 16 KiB

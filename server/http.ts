@@ -45,6 +45,19 @@ export function readVersions(): Versions {
   };
 }
 
+/** The /health body (docs/interfaces.md). */
+export interface Health {
+  status: 'ok';
+  mode: string;
+  pid: number;
+  uptimeSec: number;
+  clients: number;
+  rate: number;
+  symbols: readonly string[];
+  versions: Versions;
+  clock: 'monotonic-us' | 'wall-us';
+}
+
 export interface RouteContext {
   mode: string;
   rate: number;
@@ -93,7 +106,7 @@ export class HttpRoutes {
 
   health(): string {
     const c = this.ctx;
-    return JSON.stringify({
+    const body: Health = {
       status: 'ok',
       mode: c.mode,
       pid: process.pid,
@@ -103,6 +116,7 @@ export class HttpRoutes {
       symbols: c.generator.symbols,
       versions: c.versions,
       clock: clockKind === 'monotonic' ? 'monotonic-us' : 'wall-us',
-    });
+    };
+    return JSON.stringify(body);
   }
 }

@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 // Entry point: config -> generator, metrics, routes -> mode -> listen -> ready line -> pacer.
 // stdout carries exactly one JSON line (the ready line) for scripts; humans read stderr.
-import { useClockFromEnv } from '../protocol/index.js';
-import { ConfigError, helpText, parseConfig, type ServerConfig } from './config.js';
+import { runMain, UsageError } from '../protocol/cli.js';
+import { EXIT, useClockFromEnv } from '../protocol/index.js';
+import { helpText, parseConfig, type ServerConfig } from './config.js';
 import { Generator } from './generator.js';
 import { HttpRoutes, readVersions } from './http.js';
 import { createMetrics, ServerStats } from './metrics.js';
-import { MODES, ModeUnavailableError, type BroadcastMode } from './mode.js';
+import { ModeUnavailableError, type BroadcastMode } from './mode.js';
+import { MODES } from './modes.js';
 import { Pacer } from './pacer.js';
 import { SymbolTable } from './session.js';
 
@@ -16,11 +18,14 @@ function log(message: string): void {
   process.stderr.write(`wsbench-server: ${message}\n`);
 }
 
+/** The config, or null after --help; throws UsageError on bad input (exit 2). */
 function readConfig(): ServerConfig | null {
   try {
     useClockFromEnv();
   } catch (err) {
-    throw new ConfigError(`wsbench-server: invalid WSBENCH_CLOCK: ${(err as Error).message}`);
+    throw new UsageError(
+      `wsbench-server: invalid WSBENCH_CLOCK: ${err instanceof Error ? err.message : String(err)}`,
+    );
   }
   const parsed = parseConfig(process.argv.slice(2));
   if (parsed.help) {
@@ -30,17 +35,9 @@ function readConfig(): ServerConfig | null {
   return parsed.config;
 }
 
-async function main(): Promise<void> {
-  let config: ServerConfig | null;
-  try {
-    config = readConfig();
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(err.message + '\n');
-    process.exitCode = 2;
-    return;
-  }
-  if (!config) return;
+async function main(): Promise<number | undefined> {
+  const config = readConfig();
+  if (!config) return EXIT.ok;
 
   const generator = new Generator(config.symbols);
   const stats = new ServerStats();
@@ -62,11 +59,9 @@ async function main(): Promise<void> {
     mode = await MODES[config.mode]({ config, generator, symbols, stats, routes, log });
     port = await mode.listen();
   } catch (err) {
-    log(
-      err instanceof ModeUnavailableError ? err.message : `cannot start: ${(err as Error).message}`,
-    );
-    process.exitCode = 1;
-    return;
+    const message = err instanceof Error ? err.message : String(err);
+    log(err instanceof ModeUnavailableError ? message : `cannot start: ${message}`);
+    return EXIT.failed;
   }
 
   const pacer = new Pacer({
@@ -74,7 +69,9 @@ async function main(): Promise<void> {
     batch: config.batch,
     timer: mode.timer,
     generator,
-    onBatch: (batch) => mode.broadcast(batch),
+    onBatch: (batch) => {
+      mode.broadcast(batch);
+    },
     onTurn: metrics.observeTurn,
     wanted: () => mode.hasSubscribers(),
   });
@@ -88,22 +85,26 @@ async function main(): Promise<void> {
     // Whatever happens during the close, exit within the 5 s the contract promises.
     setTimeout(() => {
       log('shutdown took too long; exiting');
-      process.exit(0);
+      process.exit(EXIT.ok);
     }, SHUTDOWN_DEADLINE_MS).unref();
     mode.close().then(
       () => {
-        process.exitCode = 0;
+        process.exitCode = EXIT.ok;
         // Native handles (uWS) may keep the loop alive; nothing is left to flush.
-        setTimeout(() => process.exit(0), 100).unref();
+        setTimeout(() => process.exit(EXIT.ok), 100).unref();
       },
-      (err: Error) => {
-        log(`close failed: ${err.message}`);
-        process.exit(1);
+      (err: unknown) => {
+        log(`close failed: ${err instanceof Error ? err.message : String(err)}`);
+        process.exit(EXIT.failed);
       },
     );
   };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => {
+    shutdown('SIGTERM');
+  });
+  process.on('SIGINT', () => {
+    shutdown('SIGINT');
+  });
 
   pacer.start();
   process.stdout.write(
@@ -116,13 +117,10 @@ async function main(): Promise<void> {
     }) + '\n',
   );
   log(
-    `${config.mode} listening on ${config.host}:${port} (rate ${config.rate || 'max'}, ` +
+    `${config.mode} listening on ${config.host}:${port} (rate ${config.rate > 0 ? config.rate : 'max'}, ` +
       `${config.symbols} symbols, batch ${config.batch}, backpressure ${config.maxBackpressure} B ` +
       `${config.slowClient})`,
   );
 }
 
-main().catch((err: Error) => {
-  log(`fatal: ${err.stack ?? err.message}`);
-  process.exitCode = 1;
-});
+runMain(main);

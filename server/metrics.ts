@@ -79,8 +79,8 @@ export class PlainHistogram {
   observe(v: number): void {
     const b = this.bounds;
     let i = 0;
-    while (i < b.length && v > b[i]) i++;
-    this.counts[i]++;
+    while (i < b.length && v > (b[i] ?? Infinity)) i++;
+    this.counts[i] = (this.counts[i] ?? 0) + 1;
     this.sum += v;
     this.count++;
   }
@@ -91,8 +91,8 @@ export class PlainHistogram {
       [];
     let cumulative = 0;
     for (let i = 0; i <= this.bounds.length; i++) {
-      cumulative += this.counts[i];
-      const le = i < this.bounds.length ? this.bounds[i] : '+Inf';
+      cumulative += this.counts[i] ?? 0;
+      const le = this.bounds[i] ?? '+Inf';
       values.push({ labels: { le }, value: cumulative, metricName: this.name + '_bucket' });
     }
     values.push({ labels: {}, value: this.sum, metricName: this.name + '_sum' });
@@ -262,7 +262,9 @@ export function createMetrics(
 
   return {
     registry,
-    observeTurn: (seconds) => turn.observe(seconds),
+    observeTurn: (seconds) => {
+      turn.observe(seconds);
+    },
     contentType: registry.contentType,
   };
 }

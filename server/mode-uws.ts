@@ -13,14 +13,11 @@ import { handlerFailed } from './guard.js';
 import { HttpRoutes, type HttpReply } from './http.js';
 import { ModeUnavailableError, type BroadcastMode, type ModeContext } from './mode.js';
 import { Session } from './session.js';
-import { SLOW_CLIENT_CODE } from './ws-server.js';
 
 type UwsModule = typeof UWS;
-const SHUTDOWN_CODE = 1001;
 /** uWS's own backpressure limit = ours + this margin (our check runs at least every ms). */
 const UWS_LIMIT_MARGIN = 1 << 20;
 const CHECK_INTERVAL_NS = 1_000_000n;
-const TOO_BIG_CODE = 1009;
 
 /**
  * uWS's own payload limit: 4x ours (at least 64 KiB, at most the 16 MiB flag maximum). Frames up
@@ -29,11 +26,16 @@ const TOO_BIG_CODE = 1009;
 export function uwsPayloadLimit(maxPayload: number): number {
   return Math.min(16 * 2 ** 20, Math.max(4 * maxPayload, 64 * 1024));
 }
-const STATUS: Record<number, string> = {
+const STATUS: Record<HttpReply['status'] | 500, string> = {
   200: '200 OK',
   404: '404 Not Found',
   500: '500 Internal Server Error',
 };
+
+/** arr[i] += d on a per-symbol counter. */
+function add(arr: Float64Array, i: number, d: number): void {
+  arr[i] = (arr[i] ?? 0) + d;
+}
 
 interface UwsClient {
   ws: UWS.WebSocket<UserData>;
@@ -114,25 +116,37 @@ export class UwsMode implements BroadcastMode {
       closeOnBackpressureLimit: 0,
       idleTimeout: 120,
       sendPingsAutomatically: true,
-      open: (ws) => this.open(ws),
-      message: (ws, message, isBinary) => this.message(ws, message, isBinary),
-      drain: (ws) => this.drain(ws),
-      close: (ws, code) => this.closed(ws, code),
+      open: (ws) => {
+        this.open(ws);
+      },
+      message: (ws, message, isBinary) => {
+        this.message(ws, message, isBinary);
+      },
+      drain: (ws) => {
+        this.drain(ws);
+      },
+      close: (ws, code) => {
+        this.closed(ws, code);
+      },
     });
-    this.app.any('/*', (res, req) => this.http(res, req));
+    this.app.any('/*', (res, req) => {
+      this.http(res, req);
+    });
   }
 
   private open(ws: UWS.WebSocket<UserData>): void {
     const { stats, symbols } = this.ctx;
-    const c: UwsClient = { ws, session: null!, closed: false, paused: false };
-    c.session = new Session(symbols, stats, (i, on) => this.subscriptionChanged(c, i, on));
+    const session = new Session(symbols, stats, (i, on) => {
+      this.subscriptionChanged(c, i, on);
+    });
+    const c: UwsClient = { ws, session, closed: false, paused: false };
     ws.getUserData().client = c;
     this.clients.push(c);
     stats.connections++;
     stats.clientsConnected++;
     if (this.closing) {
       c.closed = true;
-      ws.end(SHUTDOWN_CODE, 'server shutting down');
+      ws.end(CLOSE.goingAway, 'server shutting down');
     }
   }
 
@@ -144,13 +158,13 @@ export class UwsMode implements BroadcastMode {
     const d = on ? 1 : -1;
     this.subscriptions += d;
     if (c.paused) {
-      this.pausedSubscribers[i] += d;
+      add(this.pausedSubscribers, i, d);
       return;
     }
-    this.subscribers[i] += d;
+    add(this.subscribers, i, d);
     if (c.closed) return;
-    if (on) c.ws.subscribe(this.topics[i]);
-    else c.ws.unsubscribe(this.topics[i]);
+    if (on) c.ws.subscribe(this.topic(i));
+    else c.ws.unsubscribe(this.topic(i));
   }
 
   private message(ws: UWS.WebSocket<UserData>, message: ArrayBuffer, isBinary: boolean): void {
@@ -160,7 +174,7 @@ export class UwsMode implements BroadcastMode {
     try {
       if (message.byteLength > this.ctx.config.maxPayload) {
         c.closed = true;
-        ws.end(TOO_BIG_CODE, 'message too big');
+        ws.end(CLOSE.tooBig, 'message too big');
         return;
       }
       // The ArrayBuffer is only valid during this call; toString copies it.
@@ -203,13 +217,19 @@ export class UwsMode implements BroadcastMode {
     }
   }
 
+  private topic(i: number): Buffer {
+    const t = this.topics[i];
+    if (t === undefined) throw new RangeError(`no symbol ${i}`);
+    return t;
+  }
+
   private pause(c: UwsClient): void {
     const mask = c.session.subs.mask;
     for (let i = 0; i < mask.length; i++) {
       if (mask[i] === 0) continue;
-      this.subscribers[i]--;
-      this.pausedSubscribers[i]++;
-      c.ws.unsubscribe(this.topics[i]);
+      add(this.subscribers, i, -1);
+      add(this.pausedSubscribers, i, 1);
+      c.ws.unsubscribe(this.topic(i));
     }
     c.paused = true;
   }
@@ -219,9 +239,9 @@ export class UwsMode implements BroadcastMode {
     c.paused = false;
     for (let i = 0; i < mask.length; i++) {
       if (mask[i] === 0) continue;
-      this.pausedSubscribers[i]--;
-      this.subscribers[i]++;
-      c.ws.subscribe(this.topics[i]);
+      add(this.pausedSubscribers, i, -1);
+      add(this.subscribers, i, 1);
+      c.ws.subscribe(this.topic(i));
     }
   }
 
@@ -230,15 +250,15 @@ export class UwsMode implements BroadcastMode {
     const frames = batch.frames;
     const offsets = batch.offsets;
     for (let t = 0; t < batch.count; t++) {
-      const sym = batch.symbolIndex[t];
-      const subs = this.subscribers[sym];
-      stats.droppedBackpressure += this.pausedSubscribers[sym];
+      const sym = batch.symbolIndex[t] ?? 0;
+      const subs = this.subscribers[sym] ?? 0;
+      stats.droppedBackpressure += this.pausedSubscribers[sym] ?? 0;
       if (subs === 0) continue;
-      const end = offsets[t + 1];
+      const end = offsets[t + 1] ?? 0;
       // The payload without our frame header; uWS frames it and copies it before returning.
-      this.app.publish(this.topics[sym], frames.subarray(batch.payloadStart(t), end), false);
+      this.app.publish(this.topic(sym), frames.subarray(batch.payloadStart(t), end), false);
       stats.messagesSent += subs;
-      stats.bytesSent += subs * (end - offsets[t]);
+      stats.bytesSent += subs * (end - (offsets[t] ?? 0));
     }
     const now = process.hrtime.bigint();
     if (now - this.lastCheckNs >= CHECK_INTERVAL_NS) {
@@ -252,8 +272,7 @@ export class UwsMode implements BroadcastMode {
     const { config, stats } = this.ctx;
     const max = config.maxBackpressure;
     let slow: UwsClient[] | null = null;
-    for (let i = 0; i < this.clients.length; i++) {
-      const c = this.clients[i];
+    for (const c of this.clients) {
       if (c.closed || c.paused || c.session.subs.count === 0) continue;
       if (c.ws.getBufferedAmount() > max) (slow ??= []).push(c);
     }
@@ -263,7 +282,7 @@ export class UwsMode implements BroadcastMode {
       else {
         stats.slowClientCloses++;
         // end() runs the close handler synchronously, hence outside the loop above.
-        c.ws.end(SLOW_CLIENT_CODE, 'slow client');
+        c.ws.end(CLOSE.policy, 'slow client');
       }
     }
   }
@@ -288,8 +307,8 @@ export class UwsMode implements BroadcastMode {
       (r) => {
         if (!aborted) res.cork(() => send(r));
       },
-      (err: Error) => {
-        this.ctx.log(`metrics failed: ${err.message}`);
+      (err: unknown) => {
+        this.ctx.log(`metrics failed: ${err instanceof Error ? err.message : String(err)}`);
         if (!aborted) res.cork(() => res.writeStatus(STATUS[500]).end());
       },
     );
@@ -306,7 +325,7 @@ export class UwsMode implements BroadcastMode {
           return;
         }
         this.listenSocket = token;
-        resolve(this.uws.us_socket_local_port(token as unknown as UWS.us_socket));
+        resolve(this.uws.us_socket_local_port(token));
       });
     });
   }
@@ -319,7 +338,7 @@ export class UwsMode implements BroadcastMode {
     }
     for (const c of this.clients.slice()) {
       if (c.closed) continue;
-      c.ws.end(SHUTDOWN_CODE, 'server shutting down');
+      c.ws.end(CLOSE.goingAway, 'server shutting down');
     }
     // Give the close frames a moment to flush, then close whatever is left (HTTP keep-alive).
     await new Promise((r) => setTimeout(r, 50));

@@ -31,7 +31,8 @@ export class WsNaiveMode implements BroadcastMode {
     const dropSlow = config.slowClient === 'drop';
     for (let t = 0; t < batch.count; t++) {
       const tick = batch.ticks[t];
-      const sym = batch.symbolIndex[t];
+      const sym = batch.symbolIndex[t] ?? 0;
+      if (tick === undefined) break;
       this.server.clients.forEach((c: WsClient) => {
         if (c.session.subs.mask[sym] === 0) return;
         if (c.ws.readyState !== WebSocket.OPEN || c.slowClosed) {

@@ -8,7 +8,7 @@ import type { TickBatch } from './generator.js';
 import { frameText } from '../protocol/framing.js';
 import type { BroadcastMode, ModeContext } from './mode.js';
 import type { Subscriptions } from './session.js';
-import { WsServer, type WsClient } from './ws-server.js';
+import { WsServer } from './ws-server.js';
 
 /** ws keeps its net.Socket in a private field; we write pre-built frames to it directly. */
 function rawSocket(ws: WebSocket): Socket {
@@ -51,15 +51,16 @@ export class WsMode implements BroadcastMode {
     let size = 0;
     let frames = 0;
     for (let i = 0; i < batch.count; i++) {
-      if (mask[batch.symbolIndex[i]] === 1) {
-        size += offsets[i + 1] - offsets[i];
+      if (mask[batch.symbolIndex[i] ?? 0] === 1) {
+        size += (offsets[i + 1] ?? 0) - (offsets[i] ?? 0);
         frames++;
       }
     }
     const buf = Buffer.allocUnsafe(size);
     let at = 0;
     for (let i = 0; i < batch.count; i++) {
-      if (mask[batch.symbolIndex[i]] === 1) at += full.copy(buf, at, offsets[i], offsets[i + 1]);
+      if (mask[batch.symbolIndex[i] ?? 0] === 1)
+        at += full.copy(buf, at, offsets[i] ?? 0, offsets[i + 1] ?? 0);
     }
     s = { buf, frames };
     this.subsets.set(subs.key, s);
@@ -76,8 +77,7 @@ export class WsMode implements BroadcastMode {
     const full = batch.bytes;
     const all: Subset = { buf: full, frames: batch.count };
     this.subsets.clear();
-    for (let i = 0; i < clients.length; i++) {
-      const c: WsClient = clients[i];
+    for (const c of clients) {
       const subs = c.session.subs;
       if (subs.count === 0) continue;
       const s = subs.all ? all : this.subset(full, batch, subs);

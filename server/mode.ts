@@ -1,6 +1,5 @@
-// The one interface every server mode implements, and the mode table: the only place that
-// switches on the mode name. A new mode is one file plus one line here.
-import type { ServerConfig, ModeName } from './config.js';
+// The one interface every server mode implements (the mode table is modes.ts).
+import type { ServerConfig } from './config.js';
 import type { Generator, TickBatch } from './generator.js';
 import type { HttpRoutes } from './http.js';
 import type { ServerStats } from './metrics.js';
@@ -34,12 +33,3 @@ export interface BroadcastMode {
 export class ModeUnavailableError extends Error {
   override name = 'ModeUnavailableError';
 }
-
-type ModeFactory = (ctx: ModeContext) => Promise<BroadcastMode>;
-
-// Modes are imported lazily so that ws modes never load uWebSockets.js and vice versa.
-export const MODES: Record<ModeName, ModeFactory> = {
-  'ws-naive': async (ctx) => new (await import('./mode-ws-naive.js')).WsNaiveMode(ctx),
-  ws: async (ctx) => new (await import('./mode-ws.js')).WsMode(ctx),
-  uws: async (ctx) => (await import('./mode-uws.js')).createUwsMode(ctx),
-};

@@ -69,10 +69,17 @@ export class Pacer {
     this.onBatch = opts.onBatch;
     this.onTurn = opts.onTurn ?? (() => {});
     this.wanted = opts.wanted ?? (() => true);
-    this.hrtime = opts.hrtime ?? process.hrtime.bigint;
+    this.hrtime = opts.hrtime ?? (() => process.hrtime.bigint());
     this.cap = turnCap(opts.rate, opts.batch);
     this.batch = new TickBatch(this.cap);
-    this.turnBound = () => this.turn();
+    this.turnBound = () => {
+      this.turn();
+    };
+  }
+
+  /** Read through a call: onBatch may have stopped the pacer during this turn. */
+  isRunning(): boolean {
+    return this.running;
   }
 
   start(): void {
@@ -158,7 +165,7 @@ export class Pacer {
       this.onBatch(batch);
       this.onTurn(Number(this.hrtime() - t0) / 1e9);
     }
-    if (this.timer === 'interval' || !this.running) return;
+    if (this.timer === 'interval' || !this.isRunning()) return;
     // Far from the next due tick: sleep on a timer (wakes ~1 ms late at worst, then spins) so a
     // low rate does not burn a core; close to it: spin on setImmediate for precision.
     if (sleepMs > 2) this.handle = setTimeout(this.turnBound, Math.floor(sleepMs - 1));

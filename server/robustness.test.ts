@@ -9,12 +9,14 @@ import {
   Cleanup,
   connect,
   getMetrics,
+  sample,
+  socketOf,
   sleep,
   startServer,
   TestClient,
   type ParsedTick,
   type ServerProcess,
-} from './testkit.js';
+} from '../testkit/server-harness.js';
 
 function assertContiguous(ticks: ParsedTick[], what: string): void {
   const last = new Map<string, number>();
@@ -30,7 +32,11 @@ function assertContiguous(ticks: ParsedTick[], what: string): void {
 async function abortedRequest(port: number, data: string, ms = 0): Promise<void> {
   const s = net.connect(port, '127.0.0.1');
   s.on('error', () => {});
-  await new Promise<void>((r) => s.once('connect', () => r()));
+  await new Promise<void>((r) =>
+    s.once('connect', () => {
+      r();
+    }),
+  );
   s.write(data);
   if (ms > 0) await sleep(ms);
   s.destroy();
@@ -128,7 +134,10 @@ for (const mode of ALL_MODES) {
         for (const c of crowd) c.send({ op: 'subscribe', symbols: ['*'] });
         await Promise.all(crowd.map((c) => c.waitFor(() => c.ticks.length > 0, 'a tick')));
         // TCP reset / FIN without a close frame while ticks are in flight.
-        crowd.forEach((c, i) => (i % 2 ? c.ws.terminate() : (c.ws as any)._socket.destroy()));
+        crowd.forEach((c, i) => {
+          if (i % 2 === 1) c.ws.terminate();
+          else socketOf(c.ws).destroy();
+        });
         // HTTP requests whose client vanishes: mid-headers, right after a full request (the
         // async /metrics route included), and during a WebSocket upgrade.
         await Promise.all([
@@ -161,7 +170,7 @@ for (const mode of ALL_MODES) {
         'the crowd to be gone',
       );
       // 1 observer + 45 crowd, plus up to 3 upgrades that completed before their client vanished.
-      const conns = m.get(`wsbench_server_connections_total{mode="${mode}"}`)!;
+      const conns = sample(m, `wsbench_server_connections_total{mode="${mode}"}`);
       assert.ok(conns >= 46 && conns <= 49, `connections_total ${conns}`);
       assert.ok(server.alive, 'server still running');
     });
@@ -196,8 +205,8 @@ for (const mode of ALL_MODES) {
         const slow = await connect(server.wsUrl, cleanup);
         await slow.command({ op: 'subscribe', symbols: ['*'] }, 'subscribed');
         // Stop reading: the kernel buffers fill, then the server-side backlog grows.
-        (slow.ws as any)._socket.pause();
-        const rss0 = (await getMetrics(server)).get(`process_resident_memory_bytes{${l}}`)!;
+        socketOf(slow.ws).pause();
+        const rss0 = sample(await getMetrics(server), `process_resident_memory_bytes{${l}}`);
         const key =
           policy === 'drop'
             ? `wsbench_server_messages_dropped_total{${l},reason="backpressure"}`
@@ -205,8 +214,8 @@ for (const mode of ALL_MODES) {
         const m1 = await metricsUntil(server, (m) => (m.get(key) ?? 0) > 0, `${key} > 0`, 30000);
         await sleep(1500);
         const m2 = await getMetrics(server);
-        const rss1 = m1.get(`process_resident_memory_bytes{${l}}`)!;
-        const rss2 = m2.get(`process_resident_memory_bytes{${l}}`)!;
+        const rss1 = sample(m1, `process_resident_memory_bytes{${l}}`);
+        const rss2 = sample(m2, `process_resident_memory_bytes{${l}}`);
         // The backlog bound is 64 KiB; what RSS still moves is the V8 heap breathing between
         // collections (tens of MB). Unbounded queueing at max rate adds far more than that.
         const mb = (x: number) => (x / 2 ** 20).toFixed(1);
@@ -216,7 +225,10 @@ for (const mode of ALL_MODES) {
         );
         assert.ok(rss2 < rss0 + 160 * 2 ** 20, `RSS ${mb(rss2)} MB vs ${mb(rss0)} MB at start`);
         if (policy === 'drop') {
-          assert.ok(m2.get(key)! > m1.get(key)!, 'drops keep being counted while it does not read');
+          assert.ok(
+            sample(m2, key) > sample(m1, key),
+            'drops keep being counted while it does not read',
+          );
           assert.equal(
             m2.get(`wsbench_server_clients_connected{${l}}`),
             2,
@@ -287,7 +299,7 @@ for (const mode of ALL_MODES) {
 
 describe('uws mode without the native binary', () => {
   it('refuses to start (exit 1) instead of benchmarking the JS fallback', async () => {
-    const { runServer } = await import('./testkit.js');
+    const { runServer } = await import('../testkit/server-harness.js');
     const r = await runServer(['--mode', 'uws', '--port', '0'], { UWS_USE_FALLBACK: '1' });
     assert.equal(r.code, 1);
     assert.equal(r.stdout, '', 'no ready line');

@@ -99,8 +99,8 @@ export class Session {
       if (name === '*') {
         for (let i = 0; i < subs.size; i++) if (subs.set(i, on) && onChange) onChange(i, on);
       } else {
-        const i = table.index.get(name)!;
-        if (subs.set(i, on) && onChange) onChange(i, on);
+        const i = table.index.get(name);
+        if (i !== undefined && subs.set(i, on) && onChange) onChange(i, on);
       }
     }
     subs.rekey();

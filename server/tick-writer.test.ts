@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { encodeTick } from '../protocol/index.js';
+import { encodeTick, OPCODE, readHeader } from '../protocol/index.js';
 import { TickWriter, writeDecimal, writeUint } from './tick-writer.js';
 
 const buf = Buffer.alloc(512);
@@ -48,24 +48,25 @@ describe('tick writer', () => {
     const w = new TickWriter(symbols);
     for (let k = 0; k < 20000; k++) {
       const s = k % 3;
-      const decimals = [2, 4, 2][s];
+      const decimals = [2, 4, 2][s] ?? 2;
       const units = Math.floor(Math.random() * 10 ** (1 + Math.floor(Math.random() * 10)));
       const sizeUnits = 1 + Math.floor(Math.random() * 1001);
       const seq = 1 + Math.floor(Math.random() * 10 ** Math.floor(Math.random() * 12));
       const ts = Math.floor(Math.random() * 2e12);
       const end = w.writeFrame(buf, 0, s, seq, units, decimals, sizeUnits, 3, ts);
       const text = encodeTick({
-        symbol: symbols[s],
+        symbol: symbols[s] ?? '',
         seq,
         price: units / 10 ** decimals,
         size: sizeUnits / 1000,
         ts,
       });
-      assert.equal(buf[0], 0x81);
-      const hdr = buf[1] === 126 ? 4 : 2;
-      const len = hdr === 2 ? buf[1] : buf.readUInt16BE(2);
-      assert.equal(len, text.length);
-      assert.equal(buf.toString('latin1', hdr, end), text);
+      const h = readHeader(buf, 0);
+      assert.ok(h !== null);
+      assert.deepEqual([h.fin, h.opcode, h.masked], [true, OPCODE.text, false]);
+      assert.equal(h.payloadLength, text.length);
+      assert.equal(w.payloadAt, h.headerLength);
+      assert.equal(buf.toString('latin1', h.headerLength, end), text);
       assert.ok(end <= w.maxFrameBytes);
     }
     // The bound holds for the largest numbers the writer accepts.

@@ -7,6 +7,8 @@
 // integers of a decimal grid (units / 10^decimals), so their shortest JavaScript representation
 // is the plain decimal with trailing zeros removed (no exponent: 1e-6 < value < 1e21).
 
+import { headerLength, writeHeader } from '../protocol/framing.js';
+
 const TICK_PREFIX = '{"type":"tick","symbol":"';
 const SEQ = '","seq":';
 const PRICE = ',"price":';
@@ -25,14 +27,14 @@ const POW10: number[] = [];
 for (let i = 0, p = 1; i <= 16; i++, p *= 10) POW10.push(p);
 
 function writeBytes(buf: Uint8Array, at: number, src: Uint8Array): number {
-  for (let i = 0; i < src.length; i++) buf[at + i] = src[i];
+  for (let i = 0; i < src.length; i++) buf[at + i] = src[i] ?? 0;
   return at + src.length;
 }
 
 /** Writes the decimal digits of a non-negative integer below 2^53. */
 export function writeUint(buf: Uint8Array, at: number, v: number): number {
   let n = 1;
-  while (n < MAX_UINT_DIGITS && v >= POW10[n]) n++;
+  while (n < MAX_UINT_DIGITS && v >= (POW10[n] ?? Infinity)) n++;
   const end = at + n;
   for (let i = end - 1; i > at; i--) {
     const q = Math.floor(v / 10);
@@ -45,7 +47,7 @@ export function writeUint(buf: Uint8Array, at: number, v: number): number {
 
 /** Writes units / 10^decimals as JavaScript prints it: no trailing zeros, no '.' for integers. */
 export function writeDecimal(buf: Uint8Array, at: number, units: number, decimals: number): number {
-  const scale = POW10[decimals];
+  const scale = POW10[decimals] ?? 1;
   const int = Math.floor(units / scale);
   let frac = units - int * scale;
   at = writeUint(buf, at, int);
@@ -71,6 +73,9 @@ export class TickWriter {
   private readonly priceField = ascii(PRICE);
   private readonly sizeField = ascii(SIZE);
   private readonly tsField = ascii(TS);
+
+  /** Where the payload of the frame last written starts (after its header). */
+  payloadAt = 0;
 
   /** Upper bound of one frame's bytes (4-byte header + the longest tick this writer can write). */
   readonly maxFrameBytes: number;
@@ -110,7 +115,9 @@ export class TickWriter {
     ts: number,
   ): number {
     let i = at + 2;
-    i = writeBytes(buf, i, this.prefix[symbol]);
+    const prefix = this.prefix[symbol];
+    if (prefix === undefined) throw new RangeError(`no symbol ${symbol}`);
+    i = writeBytes(buf, i, prefix);
     i = writeBytes(buf, i, this.seqField);
     i = writeUint(buf, i, seq);
     i = writeBytes(buf, i, this.priceField);
@@ -121,14 +128,10 @@ export class TickWriter {
     i = writeUint(buf, i, ts);
     buf[i++] = 0x7d; // }
     const len = i - at - 2;
-    buf[at] = 0x81; // FIN + text
-    if (len < 126) {
-      buf[at + 1] = len;
-      return i;
-    }
-    buf.copyWithin(at + 4, at + 2, i);
-    buf[at + 1] = 126;
-    buf.writeUInt16BE(len, at + 2);
-    return i + 2;
+    const header = headerLength(len);
+    if (header !== 2) buf.copyWithin(at + header, at + 2, i);
+    writeHeader(buf, at, len);
+    this.payloadAt = at + header;
+    return i + header - 2;
   }
 }

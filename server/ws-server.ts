@@ -1,7 +1,7 @@
 // The node:http + ws plumbing shared by the two ws modes: HTTP routes on the WebSocket port, the
 // client list, listen and shutdown. The modes differ only in how they fan ticks out and reply.
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { Socket, type AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CLOSE } from '../protocol/codes.js';
 import { handlerFailed } from './guard.js';
@@ -17,9 +17,25 @@ export interface WsClient {
   slowClosed: boolean;
 }
 
-/** Close code sent to a client whose backlog exceeded --max-backpressure (policy close). */
-export const SLOW_CLIENT_CODE = 1008;
-const SHUTDOWN_CODE = 1001;
+/**
+ * A request (the upgrade included) must arrive whole within 10 s, checked every second: a
+ * slowloris client dribbling its headers byte by byte is closed after 10-11 s (node's defaults,
+ * 60 s checked every 30 s, held one for 90 s). uWS closes such a connection after ~10 s itself.
+ */
+const HTTP_LIMITS: http.ServerOptions = {
+  headersTimeout: 10_000,
+  requestTimeout: 10_000,
+  connectionsCheckingInterval: 1_000,
+};
+function clientErrorReply(code: string | undefined): string {
+  const status =
+    code === 'HPE_HEADER_OVERFLOW'
+      ? '431 Request Header Fields Too Large'
+      : code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? '408 Request Timeout'
+        : '400 Bad Request';
+  return `HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`;
+}
 /** How long a closing handshake may take before the socket is destroyed. */
 const CLOSE_GRACE_MS = 1000;
 
@@ -35,7 +51,7 @@ export class WsServer {
     private readonly reply: (c: WsClient, text: string) => void,
   ) {
     const { routes, config } = ctx;
-    this.server = http.createServer((req, res) => {
+    this.server = http.createServer(HTTP_LIMITS, (req, res) => {
       const path = HttpRoutes.pathOf(req.url ?? '/');
       const send = (r: HttpReply) => {
         if (res.destroyed) return;
@@ -43,14 +59,20 @@ export class WsServer {
         res.end(r.body);
       };
       if (routes.isMetrics(path)) {
-        routes.metrics().then(send, (err: Error) => {
-          ctx.log(`metrics failed: ${err.message}`);
+        routes.metrics().then(send, (err: unknown) => {
+          ctx.log(`metrics failed: ${err instanceof Error ? err.message : String(err)}`);
           if (!res.destroyed) res.writeHead(500).end();
         });
       } else send(routes.reply(path));
     });
     // An aborted or malformed HTTP request only ever affects its own socket.
-    this.server.on('clientError', (_err, socket) => socket.destroy());
+    // A bad request gets the status node's default handler would send (431 for too-large
+    // headers, 408 for a request that took too long, else 400), then the socket is destroyed.
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+      if (socket instanceof Socket && socket.writable && socket.bytesWritten === 0)
+        socket.write(clientErrorReply(err.code));
+      socket.destroy();
+    });
     this.wss = new WebSocketServer({
       server: this.server,
       perMessageDeflate: false,
@@ -59,7 +81,9 @@ export class WsServer {
     });
     // ws re-emits the HTTP server's errors (EADDRINUSE); listen() reports them.
     this.wss.on('error', () => {});
-    this.wss.on('connection', (ws) => this.accept(ws));
+    this.wss.on('connection', (ws) => {
+      this.accept(ws);
+    });
   }
 
   private accept(ws: WebSocket): void {
@@ -104,21 +128,23 @@ export class WsServer {
     } catch {
       // close() refuses in odd states; the terminate below still ends it
     }
-    setTimeout(() => c.ws.terminate(), CLOSE_GRACE_MS).unref();
+    setTimeout(() => {
+      c.ws.terminate();
+    }, CLOSE_GRACE_MS).unref();
   }
 
   hasSubscribers(): boolean {
-    const clients = this.clients;
-    for (let i = 0; i < clients.length; i++) if (clients[i].session.subs.count > 0) return true;
-    return false;
+    return this.clients.some((c) => c.session.subs.count > 0);
   }
 
   /** Slow-client policy close: 1008, then destroy if the client does not finish the handshake. */
   closeSlow(c: WsClient): void {
     c.slowClosed = true;
     this.ctx.stats.slowClientCloses++;
-    c.ws.close(SLOW_CLIENT_CODE, 'slow client');
-    setTimeout(() => c.ws.terminate(), CLOSE_GRACE_MS).unref();
+    c.ws.close(CLOSE.policy, 'slow client');
+    setTimeout(() => {
+      c.ws.terminate();
+    }, CLOSE_GRACE_MS).unref();
   }
 
   listen(): Promise<number> {
@@ -135,15 +161,22 @@ export class WsServer {
   async close(): Promise<void> {
     const all = this.clients.slice();
     const closed = all.map(
-      (c) => new Promise<void>((resolve) => c.ws.once('close', () => resolve())),
+      (c) =>
+        new Promise<void>((resolve) =>
+          c.ws.once('close', () => {
+            resolve();
+          }),
+        ),
     );
-    for (const c of all) c.ws.close(SHUTDOWN_CODE, 'server shutting down');
+    for (const c of all) c.ws.close(CLOSE.goingAway, 'server shutting down');
     const grace = new Promise<void>((r) => setTimeout(r, CLOSE_GRACE_MS * 2).unref());
     await Promise.race([Promise.all(closed), grace]);
     for (const c of this.clients) c.ws.terminate();
     this.wss.close();
     await new Promise<void>((resolve) => {
-      this.server.close(() => resolve());
+      this.server.close(() => {
+        resolve();
+      });
       this.server.closeAllConnections();
     });
   }

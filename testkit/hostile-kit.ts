@@ -9,7 +9,7 @@ import {
   type Cleanup,
   type ServerProcess,
   type TestClient,
-} from '../server/testkit.js';
+} from './server-harness.js';
 
 /** A real `ws` client subscribed to every symbol, with its first tick received. */
 export async function healthyClient(server: ServerProcess, cleanup: Cleanup): Promise<TestClient> {

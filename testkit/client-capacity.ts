@@ -1,67 +1,66 @@
 // Capacity check: against the same server and load, client-bench's msg/s must be >= 0.9 of the
 // reference counter's (a frame-header counter doing nothing else). Runs each server mode with 1
 // and 100 clients, alternating reference and client-bench runs, and prints a table + JSON.
-//   flock /tmp/wsbench-bench.lock node dist/client-bench/capacity.js [--modes uws,ws] \
+//   flock /tmp/wsbench-bench.lock node dist/testkit/client-capacity.js [--modes uws,ws] \
 //     [--clients 1,100] [--duration 3] [--repeats 2] [--pin]
 // --pin (needs taskset and 2+ CPUs) puts the server on CPU 0 and the measuring side on CPU 1:
 // on a small machine a heavier client otherwise takes CPU from the server and the comparison
 // measures the scheduler; pinned, both sides get one core and the reference the same one.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { defineFlags, helpText, parse, parseCli } from '../protocol/cli.js';
+import { EXIT } from '../protocol/codes.js';
+import { MODE_NAMES, type ModeName } from '../protocol/modes.js';
 import { fileURLToPath } from 'node:url';
-import { MAIN } from './run-client.js';
-import type { Result } from './result.js';
-import { median } from './aggregate.js';
+import { MAIN } from './client-run.js';
+import type { Result } from '../client-bench/result.js';
+import { median } from '../client-bench/aggregate.js';
 
 const SERVER = fileURLToPath(new URL('../server/main.js', import.meta.url));
-const REFERENCE = fileURLToPath(new URL('./reference-counter.js', import.meta.url));
+const REFERENCE = fileURLToPath(new URL('./client-reference-counter.js', import.meta.url));
 
-const USAGE = `usage: node dist/client-bench/capacity.js [options]
-  --modes LIST     server modes, comma list of ws-naive, ws, uws   (default ws-naive,ws,uws)
-  --clients LIST   client counts, comma list of integers >= 1       (default 1,100)
-  --duration S     measured seconds per run, integer >= 1           (default 3)
-  --repeats N      runs per mode and client count, integer >= 1    (default 2)
-  --pin            server on CPU 0, measuring side on CPU 1 (taskset)
-  --help           this text`;
-const VALUE_FLAGS = ['--modes', '--clients', '--duration', '--repeats'];
-const args = process.argv.slice(2);
-function usageError(msg: string): never {
-  process.stderr.write(`capacity: ${msg}\n${USAGE}\n`);
-  process.exit(2);
+const FLAGS = defineFlags({
+  modes: {
+    long: 'modes',
+    arg: 'LIST',
+    help: 'server modes',
+    default: ['ws-naive', 'ws', 'uws'] as ModeName[],
+    parse: parse.list(parse.oneOf(MODE_NAMES), `a comma list of ${MODE_NAMES.join(', ')}`),
+  },
+  clients: {
+    long: 'clients',
+    arg: 'LIST',
+    help: 'client counts',
+    default: [1, 100],
+    parse: parse.list(parse.int(1, 100_000), 'a comma list of integers 1-100000'),
+  },
+  duration: {
+    long: 'duration',
+    arg: 'S',
+    help: 'measured seconds per run',
+    default: 3,
+    parse: parse.int(1, 3600),
+  },
+  repeats: {
+    long: 'repeats',
+    arg: 'N',
+    help: 'runs per mode and client count',
+    default: 2,
+    parse: parse.int(1, 100),
+  },
+  pin: { long: 'pin', help: 'server on CPU 0, measuring side on CPU 1 (taskset)', default: false },
+});
+const parsed = parseCli('client-capacity', FLAGS, process.argv.slice(2));
+if (parsed.help) {
+  process.stdout.write(
+    helpText(FLAGS, { usage: 'node dist/testkit/client-capacity.js [options]' }) + '\n',
+  );
+  process.exit(EXIT.ok);
 }
-if (args.includes('--help') || args.includes('-h')) {
-  process.stdout.write(USAGE + '\n');
-  process.exit(0);
-}
-for (let i = 0; i < args.length; i++) {
-  if (VALUE_FLAGS.includes(args[i])) i++;
-  else if (args[i] !== '--pin') usageError(`unknown argument "${args[i]}"`);
-}
-const opt = (name: string, def: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? (args[i + 1] ?? usageError(`--${name} needs a value`)) : def;
-};
-const positiveInt = (name: string, v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1)
-    usageError(`invalid --${name} "${v}": expected an integer >= 1`);
-  return n;
-};
-const modes = opt('modes', 'ws-naive,ws,uws').split(',');
-for (const m of modes) {
-  if (!['ws-naive', 'ws', 'uws'].includes(m)) {
-    usageError(`invalid --modes "${m}": expected ws-naive, ws or uws`);
-  }
-}
-const clientCounts = opt('clients', '1,100')
-  .split(',')
-  .map((c) => positiveInt('clients', c));
-const duration = positiveInt('duration', opt('duration', '3'));
-const repeats = positiveInt('repeats', opt('repeats', '2'));
-const pin = args.includes('--pin');
+const { modes, clients: clientCounts, duration, repeats, pin } = parsed.values;
 
 /** Command prefix that pins to one CPU (or nothing). */
 function onCpu(cpu: number, cmd: string[]): [string, string[]] {
-  return pin ? ['taskset', ['-c', String(cpu), ...cmd]] : [cmd[0], cmd.slice(1)];
+  return pin ? ['taskset', ['-c', String(cpu), ...cmd]] : [cmd[0] ?? '', cmd.slice(1)];
 }
 
 async function startServer(mode: string): Promise<{ child: ChildProcess; url: string }> {
@@ -78,12 +77,14 @@ async function startServer(mode: string): Promise<{ child: ChildProcess; url: st
   const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'ignore'] });
   const port = await new Promise<number>((resolve, reject) => {
     let buf = '';
-    child.stdout!.on('data', (d) => {
+    child.stdout.on('data', (d) => {
       buf += String(d);
       const m = /"port":(\d+)/.exec(buf);
       if (m) resolve(Number(m[1]));
     });
-    child.once('exit', (code) => reject(new Error(`server ${mode} exited with ${code}`)));
+    child.once('exit', (code) => {
+      reject(new Error(`server ${mode} exited with ${code}`));
+    });
   });
   return { child, url: `ws://127.0.0.1:${port}/` };
 }
@@ -93,8 +94,10 @@ function run(cpu: number, cmd: string[]): Promise<{ code: number | null; stdout:
     const [bin, argv] = onCpu(cpu, cmd);
     const c = spawn(bin, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
     let stdout = '';
-    c.stdout!.on('data', (d) => (stdout += String(d)));
-    c.on('close', (code) => resolve({ code, stdout }));
+    c.stdout.on('data', (d) => (stdout += String(d)));
+    c.on('close', (code) => {
+      resolve({ code, stdout });
+    });
   });
 }
 

@@ -2,9 +2,9 @@
 // collects its output and exit code, and can act on its stderr while it runs.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { Result } from './result.js';
+import type { Result } from '../client-bench/result.js';
 
-export const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
+export const MAIN = fileURLToPath(new URL('../client-bench/main.js', import.meta.url));
 
 export interface ClientRun {
   child: ChildProcess;
@@ -29,8 +29,8 @@ export function startClient(args: string[], env: NodeJS.ProcessEnv = {}): Client
   let stdout = '';
   let stderr = '';
   const waiters: { re: RegExp; resolve: (line: string) => void }[] = [];
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
     stderr += d;
     for (const w of [...waiters]) {
       const line = stderr.split('\n').find((l) => w.re.test(l));
@@ -47,9 +47,9 @@ export function startClient(args: string[], env: NodeJS.ProcessEnv = {}): Client
     stderr: string;
     ms: number;
   }>((resolve) =>
-    child.on('close', (code, signal) =>
-      resolve({ code, signal, stdout, stderr, ms: Date.now() - t0 }),
-    ),
+    child.on('close', (code, signal) => {
+      resolve({ code, signal, stdout, stderr, ms: Date.now() - t0 });
+    }),
   );
   return {
     child,
@@ -57,11 +57,13 @@ export function startClient(args: string[], env: NodeJS.ProcessEnv = {}): Client
     waitFor(re, timeoutMs = 20_000) {
       return new Promise((resolve, reject) => {
         const line = stderr.split('\n').find((l) => re.test(l));
-        if (line !== undefined) return resolve(line);
-        const timer = setTimeout(
-          () => reject(new Error(`no stderr line matching ${re} in ${timeoutMs} ms:\n${stderr}`)),
-          timeoutMs,
-        );
+        if (line !== undefined) {
+          resolve(line);
+          return;
+        }
+        const timer = setTimeout(() => {
+          reject(new Error(`no stderr line matching ${re} in ${timeoutMs} ms:\n${stderr}`));
+        }, timeoutMs);
         waiters.push({
           re,
           resolve: (l) => {
@@ -69,7 +71,7 @@ export function startClient(args: string[], env: NodeJS.ProcessEnv = {}): Client
             resolve(l);
           },
         });
-        done.then(() => {
+        void done.then(() => {
           clearTimeout(timer);
           reject(new Error(`client exited before a stderr line matched ${re}:\n${stderr}`));
         });

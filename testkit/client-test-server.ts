@@ -136,8 +136,8 @@ export async function startTestServer(
   wss.on('connection', (ws, req) => {
     peers.push(req.socket.remoteAddress ?? '');
     arrivals.push(performance.now());
-    ws.on('message', (data) => {
-      const text = String(data);
+    ws.on('message', (data: Buffer) => {
+      const text = data.toString('utf8');
       if (text.includes('"op":"subscribe"')) {
         subscribed.add(ws);
         ws.send(JSON.stringify({ type: 'subscribed', symbols: ['*'] }));
@@ -164,7 +164,9 @@ export async function startTestServer(
         for (const ws of wss.clients) ws.terminate();
         wss.close();
         server.closeAllConnections();
-        server.close(() => resolve());
+        server.close(() => {
+          resolve();
+        });
       }),
   };
 }

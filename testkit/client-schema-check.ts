@@ -4,7 +4,24 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-type Schema = Record<string, any>;
+/** The keywords this validator understands (a subset of JSON Schema 2020-12). */
+export interface Schema {
+  $ref?: string;
+  $defs?: Record<string, Schema>;
+  type?: string | string[];
+  const?: unknown;
+  enum?: unknown[];
+  minimum?: number;
+  minLength?: number;
+  format?: string;
+  minItems?: number;
+  items?: Schema;
+  required?: string[];
+  properties?: Record<string, Schema>;
+  additionalProperties?: boolean | Schema;
+  propertyNames?: { pattern?: string };
+  [keyword: string]: unknown;
+}
 
 /** The schema file beside the sources (tsc does not copy JSON into dist/). */
 export function loadResultSchema(): Schema {
@@ -31,19 +48,21 @@ export function validate(
   at = '$',
 ): string[] {
   const errs: string[] = [];
-  if (schema.$ref) {
-    const name = String(schema.$ref).replace('#/$defs/', '');
-    return validate(value, root.$defs[name], root, at);
+  if (schema.$ref !== undefined) {
+    const name = schema.$ref.replace('#/$defs/', '');
+    const def = root.$defs?.[name];
+    if (def === undefined) return [`${at}: unknown $ref ${schema.$ref}`];
+    return validate(value, def, root, at);
   }
-  if (schema.type) {
-    const types: string[] = Array.isArray(schema.type) ? schema.type : [schema.type];
+  if (schema.type !== undefined) {
+    const types = Array.isArray(schema.type) ? schema.type : [schema.type];
     if (!types.some((t) => hasType(value, t))) {
       return [`${at}: expected ${types.join('|')}, got ${typeOf(value)} ${JSON.stringify(value)}`];
     }
   }
   if ('const' in schema && value !== schema.const)
     errs.push(`${at}: expected ${JSON.stringify(schema.const)}`);
-  if (schema.enum && !schema.enum.includes(value))
+  if (schema.enum !== undefined && !schema.enum.includes(value))
     errs.push(`${at}: ${JSON.stringify(value)} not in ${JSON.stringify(schema.enum)}`);
   if (typeof value === 'number' && schema.minimum !== undefined && value < schema.minimum) {
     errs.push(`${at}: ${value} < minimum ${schema.minimum}`);
@@ -57,24 +76,24 @@ export function validate(
   if (Array.isArray(value)) {
     if (schema.minItems !== undefined && value.length < schema.minItems)
       errs.push(`${at}: fewer than ${schema.minItems} items`);
-    if (schema.items)
-      value.forEach((v, i) => errs.push(...validate(v, schema.items, root, `${at}[${i}]`)));
+    const items = schema.items;
+    if (items !== undefined)
+      value.forEach((v, i) => errs.push(...validate(v, items, root, `${at}[${i}]`)));
   }
   if (typeOf(value) === 'object') {
     const obj = value as Record<string, unknown>;
     for (const key of schema.required ?? [])
       if (!(key in obj)) errs.push(`${at}: missing "${key}"`);
+    const pattern = schema.propertyNames?.pattern;
     for (const [key, v] of Object.entries(obj)) {
-      if (schema.propertyNames?.pattern && !new RegExp(schema.propertyNames.pattern).test(key)) {
-        errs.push(`${at}: property name "${key}" does not match ${schema.propertyNames.pattern}`);
+      if (pattern !== undefined && !new RegExp(pattern).test(key)) {
+        errs.push(`${at}: property name "${key}" does not match ${pattern}`);
       }
       const sub = schema.properties?.[key];
-      if (sub) errs.push(...validate(v, sub, root, `${at}.${key}`));
-      else if (schema.additionalProperties === false)
-        errs.push(`${at}: unexpected property "${key}"`);
-      else if (typeof schema.additionalProperties === 'object') {
-        errs.push(...validate(v, schema.additionalProperties, root, `${at}.${key}`));
-      }
+      const extra = schema.additionalProperties;
+      if (sub !== undefined) errs.push(...validate(v, sub, root, `${at}.${key}`));
+      else if (extra === false) errs.push(`${at}: unexpected property "${key}"`);
+      else if (typeof extra === 'object') errs.push(...validate(v, extra, root, `${at}.${key}`));
     }
   }
   return errs;

@@ -3,75 +3,70 @@
 // connections that subscribe to everything and only count frames (header parsing, no UTF-8, no
 // JSON), and reports delivered frames/s over a measured window after a warm-up. Run it under
 // `flock /tmp/wsbench-bench.lock` on a shared machine:
-//   node dist/server/bench-quick.js --mode uws --clients 100 --seconds 5
-import { spawn } from 'node:child_process';
+//   node dist/testkit/server-bench-quick.js --mode uws --clients 100 --seconds 5
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
-import { fileURLToPath } from 'node:url';
+import { defineFlags, helpText, parse, parseCli, runMain, type Values } from '../protocol/cli.js';
+import { EXIT, MODE_NAMES, readHeader } from '../protocol/index.js';
+import { startServer } from './server-harness.js';
 
-const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
+const PROGRAM = 'server-bench-quick';
 
-interface Options {
-  modes: string[];
-  clients: number;
-  seconds: number;
-  warmup: number;
-  serverArgs: string[];
-}
+const FLAGS = defineFlags({
+  modes: {
+    long: 'mode',
+    short: 'm',
+    arg: 'LIST',
+    help: 'modes to measure, in this order',
+    default: [...MODE_NAMES] as string[],
+    parse: parse.list(parse.oneOf(MODE_NAMES), `a comma list of ${MODE_NAMES.join(', ')}`),
+  },
+  clients: {
+    long: 'clients',
+    short: 'c',
+    arg: 'N',
+    help: 'raw counting connections',
+    default: 1,
+    parse: parse.int(1, 100000),
+  },
+  seconds: {
+    long: 'seconds',
+    short: 'd',
+    arg: 'S',
+    help: 'measured window',
+    default: 5,
+    parse: parse.int(1, 3600),
+  },
+  warmup: {
+    long: 'warmup',
+    short: 'w',
+    arg: 'S',
+    help: 'warm-up before the window',
+    default: 2,
+    parse: parse.int(0, 3600),
+  },
+});
 
-function parseArgs(argv: string[]): Options {
-  const o: Options = {
-    modes: ['ws-naive', 'ws', 'uws'],
-    clients: 1,
-    seconds: 5,
-    warmup: 2,
-    serverArgs: [],
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const v = argv[i + 1];
-    const num = (min: number) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < min) {
-        process.stderr.write(
-          `bench-quick: invalid ${a} ${JSON.stringify(v)}: expected an integer >= ${min}\n`,
-        );
-        process.exit(2);
-      }
-      i++;
-      return n;
-    };
-    if (a === '--mode' || a === '-m') {
-      o.modes = v.split(',');
-      i++;
-    } else if (a === '--clients' || a === '-c') o.clients = num(1);
-    else if (a === '--seconds' || a === '-d') o.seconds = num(1);
-    else if (a === '--warmup' || a === '-w') o.warmup = num(0);
-    else if (a === '--') {
-      o.serverArgs = argv.slice(i + 1);
-      break;
-    } else {
-      process.stderr.write(
-        `bench-quick: unknown argument ${JSON.stringify(a)}: expected --mode a,b --clients N --seconds N --warmup N [-- server flags]\n`,
-      );
-      process.exit(2);
-    }
-  }
-  return o;
-}
+type Options = Values<typeof FLAGS> & { serverArgs: string[] };
 
 /** Counts server frames on one raw connection; assumes unfragmented, unmasked server frames. */
 class FrameCounter {
   frames = 0;
   bytes = 0;
-  private skip = 0; // payload bytes of the current frame still to come
-  private header = Buffer.alloc(14);
-  private headerLen = 0;
+  /** Payload bytes of the current frame still to come. */
+  private skip = 0;
+  /** A header split across reads, kept until it is complete. */
+  private partial: Buffer | null = null;
 
   feed(buf: Buffer, n: number): void {
     this.bytes += n;
     let i = 0;
+    if (this.partial) {
+      buf = Buffer.concat([this.partial, buf.subarray(0, n)]);
+      n = buf.length;
+      this.partial = null;
+    }
     while (i < n) {
       if (this.skip > 0) {
         const take = Math.min(this.skip, n - i);
@@ -79,26 +74,22 @@ class FrameCounter {
         i += take;
         continue;
       }
-      if (this.headerLen === 0 && n - i >= 2 && (buf[i + 1] & 0x7f) < 126) {
+      const len7 = (buf[i + 1] ?? 0x7f) & 0x7f;
+      if (n - i >= 2 && len7 < 126) {
         // Fast path: a small frame whose header is complete in this chunk.
         this.frames++;
-        this.skip = buf[i + 1] & 0x7f;
+        this.skip = len7;
         i += 2;
         continue;
       }
-      this.header[this.headerLen++] = buf[i++];
-      if (this.headerLen < 2) continue;
-      const l7 = this.header[1] & 0x7f;
-      const need = l7 < 126 ? 2 : l7 === 126 ? 4 : 10;
-      if (this.headerLen < need) continue;
-      this.skip =
-        l7 < 126
-          ? l7
-          : l7 === 126
-            ? this.header.readUInt16BE(2)
-            : Number(this.header.readBigUInt64BE(2));
-      this.headerLen = 0;
+      const h = readHeader(buf, i, n);
+      if (h === null) {
+        this.partial = Buffer.from(buf.subarray(i, n));
+        return;
+      }
       this.frames++;
+      this.skip = h.payloadLength;
+      i += h.headerLength;
     }
   }
 }
@@ -107,7 +98,7 @@ function maskedTextFrame(text: string): Buffer {
   const payload = Buffer.from(text);
   const mask = randomBytes(4);
   const head = Buffer.from([0x81, 0x80 | payload.length]);
-  for (let i = 0; i < payload.length; i++) payload[i] ^= mask[i & 3];
+  for (let i = 0; i < payload.length; i++) payload[i] = (payload[i] ?? 0) ^ (mask[i & 3] ?? 0);
   return Buffer.concat([head, mask, payload]);
 }
 
@@ -158,7 +149,7 @@ function cpuSeconds(pid: number): number {
   // /proc/<pid>/stat fields 14 and 15: utime and stime in clock ticks (100 Hz on Linux).
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const parts = f.slice(f.lastIndexOf(')') + 2).split(' ');
-  return (Number(parts[11]) + Number(parts[12])) / 100;
+  return (Number(parts[11] ?? 0) + Number(parts[12] ?? 0)) / 100;
 }
 
 /** Sums every sample of each named metric (over its labels) from one /metrics scrape. */
@@ -168,41 +159,31 @@ async function scrape(port: number, names: string[]): Promise<number[]> {
   for (const line of text.split('\n')) {
     names.forEach((n, i) => {
       if (line.startsWith(n + '{') || line.startsWith(n + ' '))
-        sums[i] += Number(line.split(' ').pop());
+        sums[i] = (sums[i] ?? 0) + Number(line.split(' ').pop());
     });
   }
   return sums;
 }
 
 async function benchMode(mode: string, o: Options) {
-  const proc = spawn(
-    process.execPath,
-    [MAIN, '--mode', mode, '--port', '0', '--rate', '0', ...o.serverArgs],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
+  const server = await startServer(['--mode', mode, '--rate', '0', ...o.serverArgs]);
+  server.proc.stderr.pipe(process.stderr);
+  const { port, pid } = server.ready;
   try {
-    const port = await new Promise<number>((resolve, reject) => {
-      proc.stdout.once('data', (d: Buffer) =>
-        resolve((JSON.parse(d.toString()) as { port: number }).port),
-      );
-      proc.once('exit', (c) => reject(new Error(`server exited ${c}`)));
-    });
     const counters = await Promise.all(Array.from({ length: o.clients }, () => openClient(port)));
     await new Promise((r) => setTimeout(r, o.warmup * 1000));
     const sum = () => counters.reduce((a, c) => a + c.frames, 0);
     const names = ['wsbench_server_messages_sent_total', 'wsbench_server_messages_dropped_total'];
     await scrape(port, names); // warm the HTTP client up so both samples cost the same
     // Client counts are read right after each scrape returns, so both windows line up.
-    const [s0, d0] = await scrape(port, names);
+    const [s0 = 0, d0 = 0] = await scrape(port, names);
     const f0 = sum();
-    const cpu0 = cpuSeconds(proc.pid!);
+    const cpu0 = cpuSeconds(pid);
     const t0 = process.hrtime.bigint();
     await new Promise((r) => setTimeout(r, o.seconds * 1000));
-    const [s1, d1] = await scrape(port, names);
+    const [s1 = 0, d1 = 0] = await scrape(port, names);
     const f1 = sum();
-    const cpu1 = cpuSeconds(proc.pid!);
+    const cpu1 = cpuSeconds(pid);
     const secs = Number(process.hrtime.bigint() - t0) / 1e9;
     const perClient = counters.map((c) => c.frames);
     return {
@@ -216,26 +197,38 @@ async function benchMode(mode: string, o: Options) {
       minClientTotal: Math.min(...perClient),
     };
   } finally {
-    proc.kill('SIGTERM');
-    await new Promise((r) => (proc.exitCode !== null ? r(null) : proc.once('exit', r)));
+    await server.stop();
   }
 }
 
-async function main(): Promise<void> {
-  const o = parseArgs(process.argv.slice(2));
-  for (const mode of o.modes) {
-    const r = await benchMode(mode, o);
-    process.stderr.write(
-      `${mode.padEnd(9)} clients=${r.clients} received ${r.receivedPerSec.toLocaleString('en')} msg/s ` +
-        `(server sent ${r.serverSentPerSec.toLocaleString('en')}/s, dropped ${r.serverDroppedPerSec}/s, ` +
-        `server CPU ${r.serverCpuCores} cores)\n`,
+async function main(): Promise<number> {
+  const argv = process.argv.slice(2);
+  const dashes = argv.indexOf('--');
+  const r = parseCli(PROGRAM, FLAGS, dashes < 0 ? argv : argv.slice(0, dashes));
+  if (r.help) {
+    process.stdout.write(
+      helpText(FLAGS, {
+        usage: `node dist/testkit/${PROGRAM}.js [options] [-- server flags]`,
+        about: [
+          'Frames/s per server mode at rate 0, counted on raw connections (header walk only).',
+        ],
+      }),
     );
-    process.stdout.write(JSON.stringify(r) + '\n');
+    return EXIT.ok;
   }
-  process.exit(0);
+  const o: Options = { ...r.values, serverArgs: dashes < 0 ? [] : argv.slice(dashes + 1) };
+  for (const mode of o.modes) {
+    const res = await benchMode(mode, o);
+    process.stderr.write(
+      `${mode.padEnd(9)} clients=${res.clients} received ${res.receivedPerSec.toLocaleString('en')} msg/s ` +
+        `(server sent ${res.serverSentPerSec.toLocaleString('en')}/s, dropped ${res.serverDroppedPerSec}/s, ` +
+        `server CPU ${res.serverCpuCores} cores)\n`,
+    );
+    process.stdout.write(JSON.stringify(res) + '\n');
+  }
+  // Raw sockets stay open until the process ends.
+  setImmediate(() => process.exit(process.exitCode ?? EXIT.ok));
+  return EXIT.ok;
 }
 
-main().catch((err: Error) => {
-  process.stderr.write(`bench-quick: ${err.stack ?? err.message}\n`);
-  process.exit(1);
-});
+runMain(main);
