@@ -283,7 +283,7 @@ export function runManifests(o: Options): Manifest[] {
 
 /** Multi-document YAML, one object per document. */
 export function toYaml(header: string, objects: Manifest[]): string {
-  const docs = objects.map((o) => stringify(o, { lineWidth: 0 }));
+  const docs = objects.map((o) => stringify(o, { lineWidth: 0, singleQuote: true }));
   return `${header}\n${docs.map((d) => `---\n${d}`).join('')}`;
 }
 
