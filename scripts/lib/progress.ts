@@ -1,41 +1,37 @@
 // Progress on stderr: one line per phase with what it does and how long is left (of the phase and
 // of the whole job). On an interactive terminal outside CI the current line also counts down;
 // in CI or when stderr is not a TTY only the phase lines are printed.
-import { seconds } from './format.mjs';
+import { seconds } from './format.js';
 
-const interactive = Boolean(process.stderr.isTTY) && !process.env.CI;
+const interactive = process.stderr.isTTY && process.env.CI === undefined;
 
 export class Progress {
-  /**
-   * prefix: e.g. "bench uws"; totalSec: the job's planned length, so "time left" can be shown;
-   * out: where lines go (stderr).
-   */
-  constructor(prefix, totalSec = null, out = process.stderr) {
-    this.prefix = prefix;
-    this.totalSec = totalSec;
-    this.out = out;
-    this.startedAt = performance.now();
-    this.timer = null;
-    this.phaseName = null;
-  }
+  private readonly startedAt = performance.now();
+  private timer: NodeJS.Timeout | null = null;
 
-  elapsedSec() {
+  /** prefix: e.g. "bench uws"; totalSec: the job's planned length, so "time left" can be shown. */
+  constructor(
+    readonly prefix: string,
+    readonly totalSec: number | null = null,
+    private readonly out: NodeJS.WritableStream = process.stderr,
+  ) {}
+
+  elapsedSec(): number {
     return (performance.now() - this.startedAt) / 1000;
   }
 
-  leftText() {
-    if (!this.totalSec) return '';
+  private leftText(): string {
+    if (this.totalSec === null || this.totalSec === 0) return '';
     return ` · ~${seconds(Math.max(0, this.totalSec - this.elapsedSec()))} left in total`;
   }
 
   /** Starts a phase; `sec` is its planned length (null when open-ended). */
-  phase(name, what, sec = null) {
+  phase(name: string, what: string, sec: number | null = null): void {
     this.endLine();
-    this.phaseName = name;
     const phaseStart = performance.now();
     const len = sec === null ? '' : ` (${seconds(sec)})`;
     this.out.write(`[${this.prefix}] ${name}: ${what}${len}${this.leftText()}\n`);
-    if (interactive && sec) {
+    if (interactive && sec !== null && sec > 0) {
       this.timer = setInterval(() => {
         const left = sec - (performance.now() - phaseStart) / 1000;
         this.out.write(`\r\x1b[K  ${name}: ${seconds(Math.max(0, left))} left${this.leftText()}`);
@@ -45,13 +41,13 @@ export class Progress {
   }
 
   /** A line of information (not a phase). */
-  note(text) {
+  note(text: string): void {
     this.endLine();
     this.out.write(`[${this.prefix}] ${text}\n`);
   }
 
-  endLine() {
-    if (this.timer) {
+  endLine(): void {
+    if (this.timer !== null) {
       clearInterval(this.timer);
       this.timer = null;
       this.out.write('\r\x1b[K');

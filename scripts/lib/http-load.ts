@@ -1,22 +1,45 @@
 // HTTP latency under broadcast load: autocannon (programmatic API) against the server's
 // /snapshot for part of the measured window.
 import autocannon from 'autocannon';
+import { errorText } from './format.js';
+
+export interface HttpLoad {
+  path: string;
+  connections: number;
+  durationSec: number;
+  requests: number;
+  reqPerSec: number;
+  latencyMs: { p50: number; p90: number; p99: number; max: number };
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+}
 
 /**
  * Runs autocannon for `seconds` against url. `signal` stops it early (the numbers so far are
- * kept). Resolves with the result block of result.json, or null when it could not run.
+ * kept). Resolves with the result block of result.json, or `{error}` when it could not run.
  */
-export function runHttpLoad({ url, seconds, connections, signal }) {
+export function runHttpLoad(opts: {
+  url: string;
+  seconds: number;
+  connections: number;
+  signal?: AbortSignal;
+}): Promise<HttpLoad | { error: string }> {
+  const { url, seconds, connections, signal } = opts;
   return new Promise((resolve) => {
-    let instance;
+    let instance: { stop(): void } | null = null;
+    const stop = (): void => instance?.stop();
     try {
       instance = autocannon(
         { url, connections, duration: Math.max(1, Math.round(seconds)), pipelining: 1 },
         (err, r) => {
           signal?.removeEventListener('abort', stop);
-          if (err || !r) return resolve({ error: String(err?.message ?? err ?? 'no result') });
+          if (err !== null || r === undefined) {
+            resolve({ error: err !== null ? err.message : 'no result' });
+            return;
+          }
           const durationSec = r.duration;
-          const total = r.requests?.total ?? 0;
+          const total = r.requests.total;
           resolve({
             path: new URL(url).pathname,
             connections,
@@ -36,9 +59,9 @@ export function runHttpLoad({ url, seconds, connections, signal }) {
         },
       );
     } catch (err) {
-      return resolve({ error: String(err?.message ?? err) });
+      resolve({ error: errorText(err) });
+      return;
     }
-    const stop = () => instance.stop();
     signal?.addEventListener('abort', stop, { once: true });
   });
 }

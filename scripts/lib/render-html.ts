@@ -1,15 +1,16 @@
-// Renders a report model (see report.mjs) as one self-contained HTML page: Chart.js is inlined
+// Renders a report model (see model.ts) as one self-contained HTML page: Chart.js is inlined
 // from node_modules (no network at view time), the chart configs travel as JSON in the page.
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { html } from './format.mjs';
+import { html } from './format.js';
+import type { Block, ReportModel, Section } from './model.js';
 
 const require = createRequire(import.meta.url);
-let chartJsSource = null;
+let chartJsSource: string | null = null;
 
 /** chart.js does not export its UMD build as a subpath, so find it beside the package's main. */
-async function loadChartJs() {
+async function loadChartJs(): Promise<string> {
   if (chartJsSource === null) {
     const umd = path.join(path.dirname(require.resolve('chart.js')), 'chart.umd.js');
     chartJsSource = await readFile(umd, 'utf8');
@@ -20,7 +21,7 @@ async function loadChartJs() {
 }
 
 /** JSON that is safe inside <script>: no "</script>" or "<!--" can appear. */
-function scriptJson(value) {
+function scriptJson(value: unknown): string {
   return JSON.stringify(value).replaceAll('<', '\\u003c');
 }
 
@@ -36,41 +37,40 @@ figure{margin:0;border:1px solid #eee;border-radius:6px;padding:8px}figcaption{f
 .chartbox{position:relative;height:300px}caption{text-align:left;color:#555;padding-bottom:4px}
 `;
 
-const blockRenderers = {
-  table(b) {
-    const head = '<tr>' + b.columns.map((c) => `<th>${html(c)}</th>`).join('') + '</tr>';
-    const body = b.rows.map((r) => '<tr>' + r.map((c) => `<td>${html(c)}</td>`).join('') + '</tr>');
-    const caption = b.caption ? `<caption>${html(b.caption)}</caption>` : '';
-    return `<table>${caption}<thead>${head}</thead><tbody>${body.join('')}</tbody></table>`;
-  },
-  text(b) {
-    return `<p>${html(b.text)}</p>`;
-  },
-  warning(b) {
-    return `<div class="warn">⚠ ${html(b.text)}</div>`;
-  },
-  chart(b) {
-    return (
-      `<figure><figcaption>${html(b.title)}</figcaption>` +
-      `<div class="chartbox"><canvas id="${html(b.id)}" data-chart="${html(b.id)}"></canvas></div></figure>`
-    );
-  },
-};
+function renderBlock(b: Block): string {
+  switch (b.kind) {
+    case 'table': {
+      const head = '<tr>' + b.columns.map((c) => `<th>${html(c)}</th>`).join('') + '</tr>';
+      const body = b.rows.map(
+        (r) => '<tr>' + r.map((c) => `<td>${html(c)}</td>`).join('') + '</tr>',
+      );
+      const caption = b.caption !== undefined ? `<caption>${html(b.caption)}</caption>` : '';
+      return `<table>${caption}<thead>${head}</thead><tbody>${body.join('')}</tbody></table>`;
+    }
+    case 'text':
+      return `<p>${html(b.text)}</p>`;
+    case 'warning':
+      return `<div class="warn">⚠ ${html(b.text)}</div>`;
+    case 'chart':
+      return (
+        `<figure><figcaption>${html(b.title)}</figcaption>` +
+        `<div class="chartbox"><canvas id="${html(b.id)}" data-chart="${html(b.id)}"></canvas></div></figure>`
+      );
+  }
+}
 
-function renderSection(section) {
-  const parts = [];
-  let charts = [];
-  const flush = () => {
-    if (charts.length) parts.push(`<div class="charts">${charts.join('')}</div>`);
+function renderSection(section: Section): string {
+  const parts: string[] = [];
+  let charts: string[] = [];
+  const flush = (): void => {
+    if (charts.length > 0) parts.push(`<div class="charts">${charts.join('')}</div>`);
     charts = [];
   };
   for (const b of section.blocks) {
-    const render = blockRenderers[b.kind];
-    if (!render) throw new Error(`Unknown report block kind: "${b.kind}"`);
-    if (b.kind === 'chart') charts.push(render(b));
+    if (b.kind === 'chart') charts.push(renderBlock(b));
     else {
       flush();
-      parts.push(render(b));
+      parts.push(renderBlock(b));
     }
   }
   flush();
@@ -92,12 +92,12 @@ const BOOT = `
 })();
 `;
 
-export async function renderHtml(model) {
+export async function renderHtml(model: ReportModel): Promise<string> {
   const chartJs = await loadChartJs();
-  const configs = {};
+  const configs: Record<string, unknown> = {};
   for (const s of model.sections)
     for (const b of s.blocks) if (b.kind === 'chart') configs[b.id] = b.config;
-  const warnings = model.warnings.map((w) => blockRenderers.warning({ text: w })).join('');
+  const warnings = model.warnings.map((w) => renderBlock({ kind: 'warning', text: w })).join('');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1">
@@ -105,7 +105,7 @@ export async function renderHtml(model) {
 <style>${CSS}</style>
 </head><body>
 <h1>${html(model.title)}</h1>
-${model.subtitle ? `<p class="sub">${html(model.subtitle)}</p>` : ''}
+${model.subtitle !== '' ? `<p class="sub">${html(model.subtitle)}</p>` : ''}
 ${warnings}
 ${model.sections.map(renderSection).join('\n')}
 <script>${chartJs}</script>

@@ -1,12 +1,56 @@
 // Builds the reports of a run (result.json) and of a comparison (compare.json + the runs' result
 // files) as one model, then renders it twice: report.md (tables) and report.html (tables + charts,
-// self-contained). The Docker runtime reuses writeRunReports for its runs.
+// self-contained). Every runtime uses writeRunReports for its runs.
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { bytes, fixed, percent, ratio, si, us } from './format.mjs';
-import { renderHtml } from './render-html.mjs';
-import { renderMarkdown } from './render-md.mjs';
-import { BASELINE_MODE, runFigures, successRows, summarise } from './summary.mjs';
+import type { ModeName } from '../../protocol/modes.js';
+import { bytes, fixed, percent, ratio, si, us } from './format.js';
+import {
+  chart,
+  table,
+  text,
+  warning,
+  type ChartConfig,
+  type ReportModel,
+  type Section,
+} from './model.js';
+import { renderHtml } from './render-html.js';
+import { renderMarkdown } from './render-md.js';
+import type { StoredResult } from './result.js';
+import type { ScenarioPlan } from '../scenarios/index.js';
+import {
+  BASELINE_MODE,
+  cpuUsPerMsg,
+  runFigures,
+  successRows,
+  summarise,
+  type CompareRun,
+  type SummaryRow,
+} from './summary.js';
+
+/** compare.json as written by compare.ts (read back: any field may be missing). */
+export interface CompareIndex {
+  kind: 'compare';
+  compareId: string;
+  startedAt?: string;
+  endedAt?: string | null;
+  command?: string;
+  machine?: StoredResult['machine'];
+  versions?: Record<string, string | null>;
+  config: {
+    modes: ModeName[];
+    scenarios: ScenarioPlan[];
+    repeats: number;
+    duration: number;
+    warmup: number;
+    symbols: number;
+    clients?: number;
+    pin?: boolean;
+  };
+  plannedRuns?: number;
+  runs: { scenario: string; mode: ModeName; repeat: number; dir: string; exitCode: number }[];
+  aborted: { reason: string } | null;
+}
 
 /** The two y axes of every CPU/RSS chart: cores on the left, MiB on the right. */
 const CPU_RSS_AXES = {
@@ -28,13 +72,13 @@ const CPU_RSS_AXES = {
 const COLORS = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948', '#b07aa1'];
 const MiB = 1024 * 1024;
 
-async function readJson(file) {
-  return JSON.parse(await readFile(file, 'utf8'));
+async function readJson<T>(file: string): Promise<T> {
+  return JSON.parse(await readFile(file, 'utf8')) as T;
 }
 
 /** Reads runDir/result.json and writes runDir/report.md and runDir/report.html. */
-export async function writeRunReports(runDir) {
-  const result = await readJson(path.join(runDir, 'result.json'));
+export async function writeRunReports(runDir: string): Promise<{ md: string; html: string }> {
+  const result = await readJson<StoredResult>(path.join(runDir, 'result.json'));
   const model = runModel(result);
   await writeFile(path.join(runDir, 'report.md'), renderMarkdown(model));
   await writeFile(path.join(runDir, 'report.html'), await renderHtml(model));
@@ -42,13 +86,15 @@ export async function writeRunReports(runDir) {
 }
 
 /** Reads compareDir/compare.json and every run's result.json; writes report.md and report.html. */
-export async function writeCompareReports(compareDir) {
-  const compare = await readJson(path.join(compareDir, 'compare.json'));
-  const runs = [];
+export async function writeCompareReports(
+  compareDir: string,
+): Promise<{ md: string; html: string }> {
+  const compare = await readJson<CompareIndex>(path.join(compareDir, 'compare.json'));
+  const runs: (CompareRun & { dir: string })[] = [];
   for (const r of compare.runs) {
-    let result;
+    let result: StoredResult;
     try {
-      result = await readJson(path.join(compareDir, r.dir, 'result.json'));
+      result = await readJson<StoredResult>(path.join(compareDir, r.dir, 'result.json'));
     } catch {
       continue; // a run interrupted before it wrote anything: nothing to count
     }
@@ -60,43 +106,45 @@ export async function writeCompareReports(compareDir) {
   return { md: path.join(compareDir, 'report.md'), html: path.join(compareDir, 'report.html') };
 }
 
-const table = (columns, rows, caption) => ({ kind: 'table', columns, rows, caption });
-const text = (t) => ({ kind: 'text', text: t });
-const chart = (id, title, config) => ({ kind: 'chart', id, title, config });
-
-function boundMark(isBound) {
+function boundMark(isBound: boolean): string {
   return isBound ? '⚠ client-bound' : 'no';
 }
 
-function rateLabel(rate) {
-  return rate > 0 ? `${si(rate)} ticks/s` : 'max';
+function rateLabel(rate: number | null | undefined): string {
+  return rate !== null && rate !== undefined && rate > 0 ? `${si(rate)} ticks/s` : 'max';
 }
+
+const str = (v: string | number | null | undefined): string =>
+  v === null || v === undefined ? '–' : String(v);
 
 // ---------------------------------------------------------------------------------------------
 // One run
 
-export function runModel(r) {
+export function runModel(r: StoredResult): ReportModel {
   const mode = r.server?.mode ?? r.target?.mode ?? 'unknown';
   const cfg = r.bench?.config ?? {};
   const bound = Boolean(r.client?.clientBound);
-  const warnings = [];
+  const warnings: string[] = [];
   if (bound) {
     warnings.push(
       'client-bound: the measuring client saturated its CPU, so these numbers measure the client, not the server.',
     );
   }
-  if (r.aborted)
-    warnings.push(`run aborted (${r.aborted.reason}): the result covers only what was measured.`);
-  const d = r.delivery ?? {};
-  if (d.gaps || d.duplicates || d.reordered) {
+  if (r.aborted !== null && r.aborted !== undefined)
     warnings.push(
-      `delivery anomalies: ${d.gaps} gaps, ${d.duplicates} duplicates, ${d.reordered} reordered.`,
+      `run aborted (${r.aborted.reason ?? 'unknown'}): the result covers only what was measured.`,
+    );
+  const d = r.delivery ?? {};
+  if ((d.gaps ?? 0) > 0 || (d.duplicates ?? 0) > 0 || (d.reordered ?? 0) > 0) {
+    warnings.push(
+      `delivery anomalies: ${d.gaps ?? 0} gaps, ${d.duplicates ?? 0} duplicates, ${d.reordered ?? 0} reordered.`,
     );
   }
 
   const lat = r.latencyUs ?? {};
   const tp = r.throughput ?? {};
-  const sections = [];
+  const sections: Section[] = [];
+  const perMsg = cpuUsPerMsg(r.server?.cpuCores, tp.msgsPerSec);
   sections.push({
     title: 'Summary',
     blocks: [
@@ -109,18 +157,20 @@ export function runModel(r) {
           'p50',
           'p99',
           'server CPU (cores)',
+          'server CPU µs/msg',
           'server RSS max',
           'client-bound',
         ],
         [
           [
             mode,
-            String(r.config?.clients ?? '–'),
+            str(r.config?.clients),
             si(tp.msgsPerSec),
             fixed((tp.bytesPerSec ?? NaN) / 1e6),
             us(lat.p50),
             us(lat.p99),
             fixed(r.server?.cpuCores),
+            fixed(perMsg, 3),
             bytes(r.server?.rssMaxBytes),
             boundMark(bound),
           ],
@@ -152,18 +202,20 @@ export function runModel(r) {
           ['bytes/s', si(tp.bytesPerSec) + 'B'],
           [
             'per-client msg/s min / median / max',
-            ['min', 'median', 'max'].map((k) => si(tp.perClient?.[k])).join(' / '),
+            [tp.perClient?.min, tp.perClient?.median, tp.perClient?.max]
+              .map((v) => si(v))
+              .join(' / '),
           ],
-          ['received', String(d.received ?? '–')],
-          ['expected', String(d.expected ?? '–')],
-          ['delivered / expected', percent(d.expected > 0 ? d.received / d.expected : NaN)],
+          ['received', str(d.received)],
+          ['expected', str(d.expected)],
           [
-            'server sent (deliveries)',
-            d.serverSent === null || d.serverSent === undefined ? '–' : String(d.serverSent),
+            'delivered / expected',
+            percent((d.expected ?? 0) > 0 ? (d.received ?? 0) / (d.expected ?? 1) : NaN),
           ],
+          ['server sent (deliveries)', str(d.serverSent)],
           [
             'gaps / duplicates / reordered',
-            `${d.gaps ?? '–'} / ${d.duplicates ?? '–'} / ${d.reordered ?? '–'}`,
+            `${str(d.gaps)} / ${str(d.duplicates)} / ${str(d.reordered)}`,
           ],
           ['client-bound', boundMark(bound)],
         ],
@@ -186,14 +238,14 @@ export function runModel(r) {
             us(lat.max),
             si(lat.count),
           ],
-          ...(r.rttUs
+          ...(r.rttUs !== null && r.rttUs !== undefined
             ? [
                 [
                   'ping round trip',
                   us(r.rttUs.p50),
-                  us(r.rttUs.p90),
+                  '–',
                   us(r.rttUs.p99),
-                  us(r.rttUs.p999),
+                  '–',
                   us(r.rttUs.max),
                   si(r.rttUs.count),
                 ],
@@ -241,8 +293,8 @@ export function runModel(r) {
         ],
       ),
       text(
-        pl.pinned
-          ? `Pinned with taskset (server on core ${pl.server?.cores}, client on core ${pl.client?.cores}; orchestrator and autocannon on ${pl.orchestrator?.cores ?? '–'}). PIN=0 disables pinning.`
+        pl.pinned === true
+          ? `Pinned (server on core ${str(pl.server?.cores)}, client on core ${str(pl.client?.cores)}; orchestrator and autocannon on ${str(pl.orchestrator?.cores)}). PIN=0 disables pinning.`
           : `Not pinned: ${pl.reason ?? 'unknown'}.`,
       ),
     ],
@@ -251,51 +303,58 @@ export function runModel(r) {
   const h = r.http;
   sections.push({
     title: 'HTTP under broadcast load (autocannon → /snapshot)',
-    blocks: h
-      ? [
-          table(
-            [
-              'req/s',
-              'p50',
-              'p99',
-              'max',
-              'requests',
-              'errors',
-              'non-2xx',
-              'connections',
-              'seconds',
-            ],
-            [
+    blocks:
+      h !== null && h !== undefined
+        ? [
+            table(
               [
-                si(h.reqPerSec),
-                fixed(h.latencyMs?.p50) + ' ms',
-                fixed(h.latencyMs?.p99) + ' ms',
-                fixed(h.latencyMs?.max) + ' ms',
-                String(h.requests ?? '–'),
-                String(h.errors ?? '–'),
-                String(h.non2xx ?? '–'),
-                String(h.connections ?? '–'),
-                fixed(h.durationSec, 1),
+                'req/s',
+                'p50',
+                'p99',
+                'max',
+                'requests',
+                'errors',
+                'non-2xx',
+                'connections',
+                'seconds',
               ],
-            ],
-            bound ? '⚠ client-bound run' : undefined,
-          ),
-        ]
-      : [text('Not measured in this run (HTTP_LOAD=0 or the run ended before its window).')],
+              [
+                [
+                  si(h.reqPerSec),
+                  fixed(h.latencyMs?.p50) + ' ms',
+                  fixed(h.latencyMs?.p99) + ' ms',
+                  fixed(h.latencyMs?.max) + ' ms',
+                  str(h.requests),
+                  str(h.errors),
+                  str(h.non2xx),
+                  str(h.connections),
+                  fixed(h.durationSec, 1),
+                ],
+              ],
+              bound ? '⚠ client-bound run' : undefined,
+            ),
+          ]
+        : [text('Not measured in this run (HTTP_LOAD=0 or the run ended before its window).')],
   });
 
-  const errRows = (r.errors ?? []).map((e) => [e.type, String(e.count), e.message ?? '']);
-  const closeRows = Object.entries(r.closes ?? {}).map(([code, n]) => [code, String(n)]);
+  const errRows = (r.errors ?? []).map((e) => [str(e.type), str(e.count), e.message ?? '']);
+  const closeRows = Object.entries(r.closes ?? {}).map(([code, n]) => [code, str(n)]);
   sections.push({
     title: 'Errors and closes',
     blocks: [
-      errRows.length ? table(['error', 'count', 'message'], errRows) : text('No errors.'),
-      closeRows.length ? table(['close code', 'count'], closeRows) : text('No closes recorded.'),
+      errRows.length > 0 ? table(['error', 'count', 'message'], errRows) : text('No errors.'),
+      closeRows.length > 0
+        ? table(['close code', 'count'], closeRows)
+        : text('No closes recorded.'),
     ],
   });
 
   sections.push(
-    machineSection(r.machine, r.bench?.versions ?? r.server?.versions, r.target?.health?.versions),
+    machineSection(
+      r.machine,
+      r.bench?.versions ?? (r.server?.versions as Record<string, unknown> | undefined),
+      r.target?.health?.versions as Record<string, unknown> | undefined,
+    ),
   );
   sections.push({
     title: 'Configuration',
@@ -303,16 +362,16 @@ export function runModel(r) {
       table(
         ['setting', 'value'],
         [
-          ['run id', r.runId],
+          ['run id', str(r.runId)],
           ['runtime', r.bench?.runtime ?? '–'],
           ['scenario', r.bench?.scenario ?? '–'],
           ['mode', mode],
-          ['clients', String(r.config?.clients ?? '–')],
-          ['measured duration (s)', String(r.config?.duration ?? '–')],
-          ['warm-up (s)', String(r.config?.warmup ?? '–')],
-          ['rate', rateLabel(cfg.rate ?? r.target?.health?.rate ?? 0)],
-          ['symbols', String(cfg.symbols ?? r.config?.symbols ?? '–')],
-          ['client workers', String(r.config?.workers ?? '–')],
+          ['clients', str(r.config?.clients)],
+          ['measured duration (s)', str(r.config?.duration)],
+          ['warm-up (s)', str(r.config?.warmup)],
+          ['rate', rateLabel(cfg.rate ?? (r.target?.health?.rate as number | undefined))],
+          ['symbols', str(cfg.symbols ?? r.config?.symbols?.join(','))],
+          ['client workers', str(r.config?.workers)],
           ['url', r.config?.url ?? '–'],
           ['started', r.startedAt ?? '–'],
           ['ended', r.endedAt ?? '–'],
@@ -323,27 +382,32 @@ export function runModel(r) {
   });
 
   return {
-    title: `wsbench run ${r.runId}`,
-    subtitle: `${mode} · ${r.config?.clients ?? '?'} clients · ${r.config?.duration ?? '?'} s measured after ${r.config?.warmup ?? '?'} s warm-up · rate ${rateLabel(cfg.rate ?? 0)}${bound ? ' · ⚠ client-bound' : ''}`,
+    title: `wsbench run ${str(r.runId)}`,
+    subtitle: `${mode} · ${str(r.config?.clients)} clients · ${str(r.config?.duration)} s measured after ${str(r.config?.warmup)} s warm-up · rate ${rateLabel(cfg.rate)}${bound ? ' · ⚠ client-bound' : ''}`,
     warnings,
     sections,
   };
 }
 
-function machineSection(machine, versions, healthVersions) {
+function machineSection(
+  machine: StoredResult['machine'],
+  versions: Record<string, unknown> | undefined,
+  healthVersions: Record<string, unknown> | undefined,
+): Section {
   const m = machine ?? {};
   const rows = [
-    ['CPUs', `${m.cpus ?? '–'} × ${m.model ?? '–'}`],
+    ['CPUs', `${str(m.cpus)} × ${str(m.model)}`],
     ['memory', bytes(m.totalMemBytes)],
-    ['OS / arch', `${m.os ?? '–'} / ${m.arch ?? '–'}`],
-    ['Node', m.node ?? versions?.node ?? '–'],
+    ['OS / arch', `${str(m.os)} / ${str(m.arch)}`],
+    ['Node', m.node ?? (typeof versions?.node === 'string' ? versions.node : '–')],
   ];
   const all = { ...(healthVersions ?? {}), ...(versions ?? {}) };
-  for (const [name, v] of Object.entries(all)) if (name !== 'node') rows.push([name, String(v)]);
+  for (const [name, v] of Object.entries(all))
+    if (name !== 'node') rows.push([name, typeof v === 'string' ? v : JSON.stringify(v)]);
   return { title: 'Machine and versions', blocks: [table(['', ''], rows)] };
 }
 
-function runThroughputChart(r, mode) {
+function runThroughputChart(r: StoredResult, mode: string): ChartConfig {
   const tp = r.throughput ?? {};
   const pc = tp.perClient ?? {};
   return {
@@ -365,7 +429,7 @@ function runThroughputChart(r, mode) {
   };
 }
 
-function runLatencyChart(r, mode) {
+function runLatencyChart(r: StoredResult, mode: string): ChartConfig {
   const lat = r.latencyUs ?? {};
   return {
     type: 'bar',
@@ -383,11 +447,20 @@ function runLatencyChart(r, mode) {
   };
 }
 
-function runResourceChart(r) {
+function runResourceChart(r: StoredResult): ChartConfig {
   const res = r.resources ?? {};
-  const line = (proc, idx, label, color, axis) => ({
+  const line = (
+    proc: 'server' | 'client',
+    idx: 1 | 2,
+    label: string,
+    color: string | undefined,
+    axis: string,
+  ): Record<string, unknown> => ({
     label,
-    data: (res[proc]?.samples ?? []).map((s) => ({ x: s[0], y: idx === 2 ? s[2] / MiB : s[1] })),
+    data: (res[proc]?.samples ?? []).map((s) => ({
+      x: s[0],
+      y: idx === 2 ? (s[2] ?? 0) / MiB : s[1],
+    })),
     borderColor: color,
     backgroundColor: color,
     yAxisID: axis,
@@ -416,54 +489,60 @@ function runResourceChart(r) {
 // ---------------------------------------------------------------------------------------------
 // A comparison
 
-export function compareModel(compare, runs) {
+export function compareModel(
+  compare: CompareIndex,
+  runs: (CompareRun & { dir: string })[],
+): ReportModel {
   const modes = compare.config.modes;
   const scenarios = compare.config.scenarios.map((s) => s.name);
   const rows = summarise(runs, modes, scenarios);
   const success = successRows(rows);
   const boundRuns = runs.filter((r) => r.figures.clientBound).length;
-  const warnings = [];
-  if (boundRuns) {
+  const warnings: string[] = [];
+  if (boundRuns > 0) {
     warnings.push(
       `${boundRuns} of ${runs.length} runs were client-bound: their throughput measures the client, not the server (marked ⚠ in every table).`,
     );
   }
-  const abortedRuns = runs.filter((r) => r.figures.aborted);
-  if (abortedRuns.length) {
+  const abortedRuns = runs.filter(
+    (r) => r.figures.aborted !== null && r.figures.aborted !== undefined,
+  );
+  if (abortedRuns.length > 0) {
     warnings.push(
-      `${abortedRuns.length} aborted run(s) are listed under Runs but left out of the statistics: ${abortedRuns.map((r) => `${r.dir} (${r.figures.aborted.reason})`).join('; ')}.`,
+      `${abortedRuns.length} aborted run(s) are listed under Runs but left out of the statistics: ${abortedRuns.map((r) => `${r.dir} (${r.figures.aborted?.reason ?? ''})`).join('; ')}.`,
     );
   }
   const missing = compare.runs.length - runs.length;
-  if (missing > 0 || compare.aborted) {
+  if (missing > 0 || compare.aborted !== null) {
     warnings.push(
-      `comparison incomplete: ${runs.length - abortedRuns.length} of ${compare.plannedRuns ?? compare.runs.length} planned runs completed${compare.aborted ? ` (${compare.aborted.reason})` : ''}.`,
+      `comparison incomplete: ${runs.length - abortedRuns.length} of ${compare.plannedRuns ?? compare.runs.length} planned runs completed${compare.aborted !== null ? ` (${compare.aborted.reason})` : ''}.`,
     );
   }
 
-  const sections = [];
+  const sections: Section[] = [];
   sections.push({
     title: 'Success criteria',
-    blocks: success.length
-      ? [
-          table(
-            ['mode', 'target', 'measured', 'improvement', 'met?'],
-            success.map((s) => [
-              s.mode,
-              s.target,
-              `${si(s.measured)} msg/s${s.clientBound ? ` ⚠ client-bound (${s.clientBoundRuns}/${s.n})` : ''}`,
-              `${ratio(s.improvement)} vs ${BASELINE_MODE}`,
-              (s.met === null ? '–' : s.met ? 'yes' : 'no') +
-                (s.clientBound ? ' ⚠ client-bound: not conclusive' : ''),
-            ]),
-            `Scenario ${success[0].scenario}: median delivered msg/s over ${success[0].n} repeat(s); improvement = median / median of ${BASELINE_MODE}.`,
-          ),
-        ]
-      : [
-          text(
-            `No success table: it needs a max-rate scenario (fanout or firehose) with ${BASELINE_MODE} and ws or uws in MODES.`,
-          ),
-        ],
+    blocks:
+      success.length > 0
+        ? [
+            table(
+              ['mode', 'target', 'measured', 'improvement', 'met?'],
+              success.map((s) => [
+                s.mode,
+                s.target,
+                `${si(s.measured)} msg/s${s.clientBound ? ` ⚠ client-bound (${s.clientBoundRuns}/${s.n})` : ''}`,
+                `${ratio(s.improvement)} vs ${BASELINE_MODE}`,
+                (s.met === null ? '–' : s.met ? 'yes' : 'no') +
+                  (s.clientBound ? ' ⚠ client-bound: not conclusive' : ''),
+              ]),
+              `Scenario ${success[0]?.scenario ?? ''}: median delivered msg/s over ${success[0]?.n ?? 0} repeat(s); improvement = median / median of ${BASELINE_MODE}.`,
+            ),
+          ]
+        : [
+            text(
+              `No success table: it needs a max-rate scenario (fanout or firehose) with ${BASELINE_MODE} and ws or uws in MODES.`,
+            ),
+          ],
   });
 
   for (const scenario of compare.config.scenarios) {
@@ -472,16 +551,17 @@ export function compareModel(compare, runs) {
     // and its latency then measures the backlog.
     const behind =
       scenario.rate > 0
-        ? mine.filter((r) => r.msgsPerSec.median < 0.9 * scenario.rate * scenario.clients)
+        ? mine.filter((r) => (r.msgsPerSec.median ?? 0) < 0.9 * scenario.rate * scenario.clients)
         : [];
     sections.push({
       title: `Scenario ${scenario.name}: ${scenario.clients} client(s), rate ${rateLabel(scenario.rate)}`,
       blocks: [
-        text(scenario.description ?? ''),
-        ...behind.map((r) => ({
-          kind: 'warning',
-          text: `${r.mode} did not sustain the rate: ${si(r.msgsPerSec.median)} of ${si(scenario.rate * scenario.clients)} msg/s expected; its latency includes the backlog.`,
-        })),
+        text(scenario.description),
+        ...behind.map((r) =>
+          warning(
+            `${r.mode} did not sustain the rate: ${si(r.msgsPerSec.median)} of ${si(scenario.rate * scenario.clients)} msg/s expected; its latency includes the backlog.`,
+          ),
+        ),
         table(
           [
             'mode',
@@ -494,6 +574,7 @@ export function compareModel(compare, runs) {
             'p99.9',
             'delivered',
             'server CPU',
+            'CPU µs/msg',
             'server RSS',
             'client CPU',
             'HTTP req/s',
@@ -512,10 +593,11 @@ export function compareModel(compare, runs) {
             us(r.latencyUs.p999),
             percent(r.deliveredRatio),
             fixed(r.serverCpuCores),
+            fixed(r.cpuUsPerMsg, 3),
             bytes(r.serverRssMaxBytes),
             fixed(r.clientCpuCores),
             si(r.httpReqPerSec),
-            r.clientBoundRuns ? `⚠ ${r.clientBoundRuns}/${r.n}` : 'no',
+            r.clientBoundRuns > 0 ? `⚠ ${r.clientBoundRuns}/${r.n}` : 'no',
           ]),
         ),
       ],
@@ -543,7 +625,18 @@ export function compareModel(compare, runs) {
     title: 'Runs (in the order they ran)',
     blocks: [
       table(
-        ['#', 'scenario', 'mode', 'repeat', 'msg/s', 'p99', 'server CPU', 'client-bound', 'result'],
+        [
+          '#',
+          'scenario',
+          'mode',
+          'repeat',
+          'msg/s',
+          'p99',
+          'server CPU',
+          'CPU µs/msg',
+          'client-bound',
+          'result',
+        ],
         runs.map((r, i) => [
           String(i + 1),
           r.scenario,
@@ -552,8 +645,11 @@ export function compareModel(compare, runs) {
           si(r.figures.msgsPerSec),
           us(r.figures.latencyUs?.p99),
           fixed(r.figures.serverCpuCores),
+          fixed(r.figures.cpuUsPerMsg, 3),
           boundMark(r.figures.clientBound),
-          r.figures.aborted ? `aborted: ${r.figures.aborted.reason} (${r.dir})` : r.dir,
+          r.figures.aborted !== null && r.figures.aborted !== undefined
+            ? `aborted: ${r.figures.aborted.reason} (${r.dir})`
+            : r.dir,
         ]),
       ),
     ],
@@ -564,7 +660,7 @@ export function compareModel(compare, runs) {
     machineSection(
       compare.machine ?? first?.machine,
       compare.versions,
-      first?.target?.health?.versions,
+      first?.target?.health?.versions as Record<string, unknown> | undefined,
     ),
   );
   const c = compare.config;
@@ -577,12 +673,12 @@ export function compareModel(compare, runs) {
           ['compare id', compare.compareId],
           ['modes', modes.join(' ')],
           ['scenarios', scenarios.join(' ')],
-          ['repeats', String(c.repeats)],
+          ['repeats', str(c.repeats)],
           ['order', 'alternating per repeat (A B C, C B A, ...)'],
-          ['measured duration (s)', String(c.duration)],
-          ['warm-up (s)', String(c.warmup)],
-          ['symbols', String(c.symbols)],
-          ['pinning', c.pin ? 'server core 0, client core 1 (taskset)' : 'off'],
+          ['measured duration (s)', str(c.duration)],
+          ['warm-up (s)', str(c.warmup)],
+          ['symbols', str(c.symbols)],
+          ['pinning', c.pin === true ? 'server core 0, client core 1 (taskset)' : 'off'],
           ['started', compare.startedAt ?? '–'],
           ['ended', compare.endedAt ?? '–'],
           ['command', compare.command ?? '–'],
@@ -593,20 +689,25 @@ export function compareModel(compare, runs) {
 
   return {
     title: `wsbench comparison ${compare.compareId}`,
-    subtitle: `${modes.join(' vs ')} · ${scenarios.join(', ')} · ${c.repeats} repeat(s) · ${c.duration} s each${boundRuns ? ' · ⚠ client-bound runs present' : ''}`,
+    subtitle: `${modes.join(' vs ')} · ${scenarios.join(', ')} · ${c.repeats} repeat(s) · ${c.duration} s each${boundRuns > 0 ? ' · ⚠ client-bound runs present' : ''}`,
     warnings,
     sections,
   };
 }
 
-function modeColor(mode, modes) {
-  return COLORS[Math.max(0, modes.indexOf(mode)) % COLORS.length];
+function modeColor(mode: ModeName, modes: readonly ModeName[]): string {
+  return COLORS[Math.max(0, modes.indexOf(mode)) % COLORS.length] ?? '#888888';
 }
 
-function compareThroughputChart(rows, modes, scenarios) {
-  const datasets = [];
+function compareThroughputChart(
+  rows: SummaryRow[],
+  modes: readonly ModeName[],
+  scenarios: string[],
+): ChartConfig {
+  const datasets: Record<string, unknown>[] = [];
   for (const mode of modes) {
-    const pick = (s) => rows.find((r) => r.mode === mode && r.scenario === s);
+    const pick = (s: string): SummaryRow | undefined =>
+      rows.find((r) => r.mode === mode && r.scenario === s);
     datasets.push({
       type: 'bar',
       label: `${mode} median`,
@@ -618,7 +719,7 @@ function compareThroughputChart(rows, modes, scenarios) {
       label: `${mode} min–max`,
       data: scenarios.map((s) => {
         const r = pick(s);
-        return r ? [r.msgsPerSec.min, r.msgsPerSec.max] : null;
+        return r !== undefined ? [r.msgsPerSec.min, r.msgsPerSec.max] : null;
       }),
       backgroundColor: modeColor(mode, modes) + '55',
     });
@@ -632,8 +733,8 @@ function compareThroughputChart(rows, modes, scenarios) {
   };
 }
 
-function compareLatencyChart(rows) {
-  const keys = [
+function compareLatencyChart(rows: SummaryRow[]): ChartConfig {
+  const keys: [keyof SummaryRow['latencyUs'], string][] = [
     ['p50', 'p50'],
     ['p90', 'p90'],
     ['p99', 'p99'],
@@ -642,10 +743,10 @@ function compareLatencyChart(rows) {
   return {
     type: 'bar',
     data: {
-      labels: rows.map((r) => `${r.scenario} · ${r.mode}${r.clientBoundRuns ? ' ⚠' : ''}`),
+      labels: rows.map((r) => `${r.scenario} · ${r.mode}${r.clientBoundRuns > 0 ? ' ⚠' : ''}`),
       datasets: keys.map(([k, label], i) => ({
         label,
-        data: rows.map((r) => r.latencyUs[k] ?? null),
+        data: rows.map((r) => r.latencyUs[k]),
         backgroundColor: COLORS[i],
       })),
     },
@@ -653,11 +754,11 @@ function compareLatencyChart(rows) {
   };
 }
 
-function compareResourceChart(rows) {
+function compareResourceChart(rows: SummaryRow[]): ChartConfig {
   return {
     type: 'bar',
     data: {
-      labels: rows.map((r) => `${r.scenario} · ${r.mode}${r.clientBoundRuns ? ' ⚠' : ''}`),
+      labels: rows.map((r) => `${r.scenario} · ${r.mode}${r.clientBoundRuns > 0 ? ' ⚠' : ''}`),
       datasets: [
         {
           label: 'server CPU (cores)',
