@@ -15,6 +15,7 @@ import {
 import { LeanWebSocket, OPEN, type FrameSink, type ConnectOptions } from './wsclient.js';
 import { CONNECT_BUCKETS_MS, LATENCY_BUCKETS_US } from './layout.js';
 import { Recorder } from './recorder.js';
+import { SymbolTable } from './symbols.js';
 
 export function newHistogram(): Histogram {
   return hdr.build({
@@ -71,7 +72,7 @@ export class Tally {
   readonly errors = new Map<ErrorType, { count: number; message: string }>();
   readonly closes = new Map<number, number>();
   /** Symbol hash -> dense index, shared by the worker's connections. */
-  readonly symbolIndex = new Map<number, number>();
+  readonly symbols = new SymbolTable();
   /** Bucket counting for /metrics costs a few compares per message: only when served. */
   bucketLatency = false;
   windowOpen = false;
@@ -240,11 +241,7 @@ export class Connection implements FrameSink {
 
   private account(hash: number, seq: number): void {
     const tally = this.tally;
-    let idx = tally.symbolIndex.get(hash);
-    if (idx === undefined) {
-      idx = tally.symbolIndex.size;
-      tally.symbolIndex.set(hash, idx);
-    }
+    const idx = tally.symbols.indexOf(hash);
     if (idx >= this.lastSeq.length) this.grow(idx + 1);
     const last = this.lastSeq[idx] ?? NONE;
     if (last === NONE) {
