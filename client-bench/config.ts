@@ -165,6 +165,13 @@ export const FLAGS = defineFlags({
     default: 0,
     parse: parse.int(0, 3_600_000),
   },
+  burnNs: {
+    long: 'burn-ns',
+    arg: 'NS',
+    help: 'spin about NS ns per tick frame: an artificially slow client (tests the verdict)',
+    default: 0,
+    parse: parse.int(0, 1_000_000),
+  },
   sourceAddresses: {
     long: 'source-addresses',
     arg: 'LIST',
@@ -198,6 +205,8 @@ export interface Config {
   pingInterval: number;
   /** Local addresses to bind connections to, round-robin (spreads ephemeral ports). */
   sourceAddresses: string[];
+  /** ns of busy work per tick frame (0 = none): makes the client the bottleneck on purpose. */
+  burnNs: number;
 }
 
 export function helpText(): string {

@@ -4,7 +4,7 @@
 // path out of a run goes through the one teardown.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { EXIT, useClockFromEnv } from '../protocol/index.js';
+import { EXIT, nowUs, useClockFromEnv } from '../protocol/index.js';
 import { runMain, UsageError } from '../protocol/cli.js';
 import { helpText, parseArgs, type Config } from './config.js';
 import { aggregate } from './aggregate.js';
@@ -13,7 +13,7 @@ import type { WorkerReport } from './messages.js';
 import { createRegistry, serveMetrics } from './metrics.js';
 import { WorkerPool } from './pool.js';
 import { Progress } from './progress.js';
-import { buildResult, formatSummary, type Result } from './result.js';
+import { buildResult, formatSummary, type Phases, type Result } from './result.js';
 import { probeHealth, readServerSent } from './target.js';
 
 const REPORT_TIMEOUT_MS = 5000;
@@ -72,6 +72,13 @@ interface Window {
 /** One run: the phases in order, with their shared state in fields instead of closures. */
 class ClientRun {
   private readonly startedAt = new Date();
+  /** Timeline second 0 starts here (µs, protocol clock); the phases cut it. */
+  private readonly phases: Phases = {
+    originUs: nowUs(),
+    warmupStartUs: null,
+    windowStartUs: null,
+    windowEndUs: null,
+  };
   private readonly abort = new Abort();
   private readonly sab: SharedArrayBuffer;
   private readonly progress: Progress;
@@ -97,13 +104,13 @@ class ClientRun {
 
   async execute(): Promise<number> {
     try {
-      return await this.phases();
+      return await this.runPhases();
     } finally {
       await this.teardown();
     }
   }
 
-  private async phases(): Promise<number> {
+  private async runPhases(): Promise<number> {
     const cfg = this.cfg;
     const target = await this.probe();
     if (target === null) return EXIT.badInput;
@@ -158,7 +165,7 @@ class ClientRun {
   }
 
   private startWorkers(): WorkerPool {
-    return new WorkerPool(this.cfg, this.sab, this.metricsServer !== null, {
+    return new WorkerPool(this.cfg, this.sab, this.metricsServer !== null, this.phases.originUs, {
       openCount: (total, lastClose) => {
         if (this.connectDone && total === 0)
           this.abort.raise(
@@ -206,6 +213,7 @@ class ClientRun {
   }
 
   private async warmup(): Promise<void> {
+    this.phases.warmupStartUs = nowUs();
     if (this.abort.reason === null && this.cfg.warmup > 0)
       await this.timed('warmup', this.cfg.warmup);
   }
@@ -213,6 +221,7 @@ class ClientRun {
   private async measure(pool: WorkerPool): Promise<Window | null> {
     if (this.abort.reason !== null) return null;
     await this.abort.until(pool.startWindow());
+    this.phases.windowStartUs = nowUs();
     const serverSentBefore = await readServerSent(this.cfg.url);
     const window: Window = {
       start: new Date(),
@@ -232,6 +241,7 @@ class ClientRun {
     runId: string,
   ): Promise<Result> {
     const windowEndedAt = new Date();
+    if (window !== null) this.phases.windowEndUs = nowUs();
     const cpu = process.cpuUsage(window?.cpu);
     const windowWallSec = window !== null ? (performance.now() - window.startMs) / 1000 : 0;
     this.collected = true;
@@ -267,8 +277,16 @@ class ClientRun {
       serverSent: before !== null && after !== null ? after - before : null,
       cpuCores: windowWallSec > 0 ? (cpu.user + cpu.system) / 1e6 / windowWallSec : 0,
       aborted: this.abort.reason,
+      phases: this.phases,
     });
-    if (missing > 0) result.client.clientBound = true;
+    if (missing > 0) {
+      result.client.clientBound = true;
+      const s = result.client.saturation;
+      if (s !== undefined) {
+        s.saturated = true;
+        s.reason = `${missing} worker(s) too busy to report${s.reason !== '' ? `; ${s.reason}` : ''}`;
+      }
+    }
     return result;
   }
 
