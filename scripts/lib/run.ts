@@ -100,7 +100,11 @@ class RunState {
       `starting the ${plan.mode} server (rate ${plan.rate > 0 ? plan.rate : 'max'}, ${plan.symbols} symbols)`,
     );
     this.server = await this.runtime.startServer(plan, this.ctx, this.placement);
-    this.health = await getJson(`${this.server.httpBase}/health`);
+    // On a loaded machine the first answer can take seconds: three tries of 5 s.
+    const url = `${this.server.httpBase}/health`;
+    this.health = await getJson(url, 5000)
+      .catch(() => getJson(url, 5000))
+      .catch(() => getJson(url, 5000));
   }
 
   startClient(server: ServerHandle): void {
