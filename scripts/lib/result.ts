@@ -207,6 +207,34 @@ export function exitCodeOf(f: RunFacts): ExitCode {
   return EXIT.ok;
 }
 
+/**
+ * The aborted block: the client's reason (it saw the connections go) joined with the
+ * orchestrator's (it saw the server exit, and how), and what was lost: the part of the planned
+ * window that was never measured and about how many deliveries that was at the measured rate.
+ */
+function abortedBlock(
+  f: RunFacts,
+  base: ClientPart,
+  reason: string | null,
+): { reason: string } | null {
+  const parts: string[] = [];
+  if (base.aborted !== null) parts.push(base.aborted.reason);
+  if (reason !== null && !parts.includes(reason)) parts.push(reason);
+  if (parts.length === 0) return null;
+  const measured = base.throughput?.windowSec ?? 0;
+  const missing = f.plan.duration - measured;
+  if (missing > 0.5 && !f.interrupted) {
+    const rate = base.throughput?.msgsPerSec ?? 0;
+    parts.push(
+      `lost: ${missing.toFixed(1)} s of the planned ${f.plan.duration} s window were not measured` +
+        (rate > 0
+          ? ` (about ${Math.round(rate * missing).toLocaleString('en-US')} deliveries at the measured rate)`
+          : ''),
+    );
+  }
+  return { reason: parts.join('; ') };
+}
+
 /** The one builder of result.json. */
 export function buildBenchResult(f: RunFacts): BenchResult {
   const base: ClientPart = f.clientResult ?? skeleton(f);
@@ -216,7 +244,7 @@ export function buildBenchResult(f: RunFacts): BenchResult {
     (f.health?.versions as Record<string, unknown> | undefined) ??
     (base.target.health?.versions as Record<string, unknown> | undefined) ??
     null;
-  const aborted = base.aborted ?? (reason !== null ? { reason } : null);
+  const aborted = abortedBlock(f, base, reason);
   const verdict = judge({
     sloP99Ms: f.sloP99Ms,
     rate: f.plan.rate,
