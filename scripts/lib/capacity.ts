@@ -15,6 +15,7 @@ import type { BenchResult, Placement, RunPlan } from './result.js';
 import { makeUniqueDir } from './results.js';
 import { runBench } from './run.js';
 import { cpuUsPerMsg } from './summary.js';
+import { runTimeline } from './report-timeline.js';
 import type { Timeline } from './timeline.js';
 import type { Limit } from './verdict.js';
 import { versions, type Versions } from './versions.js';
@@ -188,7 +189,7 @@ export async function runCapacity(o: CapacityOptions): Promise<CapacityResult> {
       });
       placement ??= out.result.placement;
       step = stepOf(n, out.result, path.relative(o.dir, dir), out.exitCode, plan);
-      timelines.set(n, out.result.timeline);
+      timelines.set(n, runTimeline(out.result));
       if (out.interrupted) {
         steps.push(step);
         stoppedBy = 'interrupted';

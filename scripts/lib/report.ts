@@ -18,8 +18,7 @@ import { renderHtml } from './render-html.js';
 import { renderMarkdown } from './render-md.js';
 import type { CapacityResult } from './capacity.js';
 import { capacityModel } from './report-capacity.js';
-import { timelineChart } from './report-timeline.js';
-import type { Timeline } from './timeline.js';
+import { runTimeline, timelineChart } from './report-timeline.js';
 import type { StoredResult } from './result.js';
 import type { ScenarioPlan } from '../scenarios/index.js';
 import {
@@ -169,6 +168,7 @@ export function runModel(r: StoredResult): ReportModel {
   const lat = r.latencyUs ?? {};
   const tp = r.throughput ?? {};
   const sections: Section[] = [];
+  const timeline = runTimeline(r);
   const v = r.verdict;
   if (v?.summary !== undefined) {
     sections.push({
@@ -226,12 +226,12 @@ export function runModel(r: StoredResult): ReportModel {
         'CPU (cores) and RSS (MiB) during the measured window',
         runResourceChart(r),
       ),
-      ...((r.timeline?.points?.length ?? 0) > 0
+      ...(timeline !== null
         ? [
             chart(
               'chart-timeline',
               'Per second across warm-up and window: delivered msg/s and p99',
-              timelineChart(r.timeline as Timeline),
+              timelineChart(timeline),
             ),
           ]
         : []),

@@ -116,8 +116,9 @@ export type BenchResult = ClientPart & {
   bench: BenchBlock;
   /** what limited the run (lib/verdict.ts) */
   verdict: Verdict;
-  /** delivered msg/s and p99 per second across warm-up and window */
-  timeline: Timeline | null;
+  /** the server's sent/dropped (and client-bench's /metrics) per second, scraped by the
+   *  orchestrator; the client's own exact per-second series is `timeline` (client-bench) */
+  serverTimeline: Timeline | null;
   /** the server's counters over the measured window (from its /metrics) */
   serverWindow: ServerWindow | null;
 };
@@ -147,7 +148,7 @@ export interface RunFacts {
   failure: string | null;
   interrupted: boolean;
   sloP99Ms: number;
-  timeline: Timeline | null;
+  serverTimeline: Timeline | null;
   serverWindow: ServerWindow | null;
 }
 
@@ -286,7 +287,7 @@ export function buildBenchResult(f: RunFacts): BenchResult {
       ...(f.docker !== undefined ? { docker: f.docker } : {}),
     },
     verdict,
-    timeline: f.timeline,
+    serverTimeline: f.serverTimeline,
     serverWindow: f.serverWindow,
   };
 }

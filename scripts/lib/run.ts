@@ -249,7 +249,7 @@ class RunState {
       failure: this.failure,
       interrupted: this.interrupted,
       sloP99Ms: this.opts.sloP99Ms ?? 10,
-      timeline: this.timeline?.series(window.from) ?? null,
+      serverTimeline: this.timeline?.series(window.from) ?? null,
       serverWindow: this.timeline?.serverWindow(window.from, window.to) ?? null,
     };
   }
