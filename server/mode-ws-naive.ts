@@ -8,7 +8,7 @@ import type { BroadcastMode, ModeContext } from './mode.js';
 import { WsServer, type WsClient } from './ws-server.js';
 
 export class WsNaiveMode implements BroadcastMode {
-  readonly timer = 'interval' as const;
+  readonly defaultPacer = 'interval' as const;
   private readonly server: WsServer;
 
   constructor(private readonly ctx: ModeContext) {
