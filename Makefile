@@ -18,6 +18,8 @@ export MODE CLIENTS DURATION WARMUP RATE SYMBOLS MODES REPEATS SCENARIOS
 include mk/docker.mk
 # Sharded clients merged exactly (merge).
 include mk/cluster.mk
+# Ablation, soak, fault scenarios (ablation, soak).
+include mk/ops.mk
 RUNTIME ?= $(RUNTIME_DETECTED)
 
 .PHONY: help deps install build test lint format bench bench-native compare report clean
@@ -69,17 +71,19 @@ lint: install ## Prettier, ESLint and the type checker
 format: install ## Rewrite files with Prettier
 	npx prettier --write .
 
+# The scripts are TypeScript in scripts/, compiled with everything else into dist/scripts/.
+# bench builds once, then runs its runtime's target without building again (-o build).
 bench: build ## Run one benchmark (MODE, CLIENTS, DURATION, RATE); docker when a stack is up
-	@$(MAKE) --no-print-directory bench-$(RUNTIME)
+	@$(MAKE) --no-print-directory -o build -o install bench-$(RUNTIME)
 
 bench-native: build ## Run one benchmark with native processes, results/<run-id>/
-	node scripts/bench.mjs
+	node dist/scripts/bench.js
 
 compare: build ## Compare MODES over SCENARIOS and REPEATS (alternating order), report
-	node scripts/compare.mjs
+	node dist/scripts/compare.js
 
-report: install ## Rebuild report.md/report.html for every run in results/
-	node scripts/report.mjs
+report: build ## Rebuild report.md/report.html for every run in results/
+	node dist/scripts/report.js
 
 clean: ## Remove build output (results/ is kept)
 	rm -rf dist

@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { startTestServer, type TestServer } from './test-server.js';
-import { runClient, startClient } from './run-client.js';
-import { loadResultSchema, validate } from './schema-check.js';
+import { startTestServer, type TestServer } from '../testkit/client-test-server.js';
+import { runClient, startClient } from '../testkit/client-run.js';
+import { loadResultSchema, validate } from '../testkit/client-schema-check.js';
 import type { Result } from './result.js';
 
 const schema = loadResultSchema();
@@ -34,7 +34,11 @@ async function freePort(): Promise<number> {
   const srv = net.createServer();
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
   const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => srv.close(() => r()));
+  await new Promise<void>((r) =>
+    srv.close(() => {
+      r();
+    }),
+  );
   return port;
 }
 
@@ -195,7 +199,7 @@ test('--out writes the same result; progress lines and summary on stderr, nothin
   assert.doesNotMatch(stderr, /\r/, 'no TTY control characters when stderr is not a TTY');
   assert.match(stderr, /client-bench result\n {2}run {9}my-run/);
   const r = JSON.parse(await readFile(out, 'utf8')) as Result;
-  assert.deepEqual(JSON.parse(lines[0]), r);
+  assert.deepEqual(JSON.parse(lines[0] ?? ''), r);
   assert.equal(r.runId, 'my-run');
   assert.ok(r.delivery.received > 0);
   assertValid(r);
@@ -241,14 +245,15 @@ test('--connect-rate paces new connections', async () => {
 
 test('bad flags exit 2 quoting the value and what is allowed', async () => {
   const cases: [string[], RegExp][] = [
-    [['--clients', 'abc'], /invalid --clients "abc": expected an integer 1\.\.100000/],
-    [['-d', '-3'], /invalid --duration "-3": expected a number/],
+    [['--clients', 'abc'], /invalid --clients "abc": expected an integer 1-100000/],
+    [['--duration=-3'], /invalid --duration "-3": expected a number 0\.1-86400/],
+    [['-d', '-3'], /--duration needs a value: a number 0\.1-86400/],
     [
       ['--url', 'http://127.0.0.1:1/'],
       /invalid --url "http:\/\/127\.0\.0\.1:1\/": expected a ws:\/\/ URL/,
     ],
     [['--symbols', 'BTC USD'], /invalid --symbols "BTC USD"/],
-    [['--workers', '99'], /invalid --workers "99": expected an integer 1\.\.8/],
+    [['--workers', '99'], /invalid --workers "99": expected an integer 1-8/],
     [
       ['--source-addresses', '10.0.0.1'],
       /invalid --source-addresses "10\.0\.0\.1": expected .*127\.0\.0\.0\/8/,
@@ -288,8 +293,8 @@ test('--help lists every flag with short form and default', async () => {
   ]) {
     assert.ok(stdout.includes(flag), `help mentions ${flag}`);
   }
-  assert.match(stdout, /\(default: ws:\/\/127\.0\.0\.1:8080\/\)/);
-  assert.match(stdout, /--clients N +connections \(default: 100\)/);
+  assert.match(stdout, /\(default ws:\/\/127\.0\.0\.1:8080\/;/);
+  assert.match(stdout, /--clients N +connections\n +\(default 100; an integer 1-100000\)/);
 });
 
 test('unreachable URL: clear error, exit 2 within a few seconds', async () => {
@@ -351,7 +356,7 @@ test('SIGINT while still connecting: partial result with the connections opened 
 
 test('server dies mid-run: partial result with the abort reason, exit 3', async () => {
   // The server runs in its own process so that it can really die (SIGKILL, no close frames).
-  const serverModule = fileURLToPath(new URL('./test-server.js', import.meta.url));
+  const serverModule = fileURLToPath(new URL('../testkit/client-test-server.js', import.meta.url));
   const srv = spawn(
     process.execPath,
     [
@@ -365,7 +370,9 @@ test('server dies mid-run: partial result with the abort reason, exit 3', async 
   );
   try {
     const port = await new Promise<number>((resolve) =>
-      srv.stdout!.once('data', (d) => resolve(Number(String(d).trim()))),
+      srv.stdout.once('data', (d) => {
+        resolve(Number(String(d).trim()));
+      }),
     );
     const out = join(dir, 'died.json');
     const run = startClient([
@@ -397,4 +404,80 @@ test('server dies mid-run: partial result with the abort reason, exit 3', async 
   } finally {
     srv.kill('SIGKILL');
   }
+});
+
+test('timeline: one entry per second across warm-up and window, adding up to the window counts', async () => {
+  const s = await server({ kind: 'steady', rate: 500 }, 1);
+  const { code, result, stderr } = await runClient([
+    '-u',
+    s.url,
+    '-c',
+    '2',
+    '-d',
+    '3',
+    '-w',
+    '2',
+    '-j',
+    '-q',
+  ]);
+  assert.equal(code, 0, stderr);
+  assert.ok(result?.timeline);
+  assertValid(result);
+  const phases = result.timeline.map((e) => e.phase);
+  assert.deepEqual(
+    [...phases].sort(
+      (a, b) =>
+        ['connect', 'warmup', 'window'].indexOf(a) - ['connect', 'warmup', 'window'].indexOf(b),
+    ),
+    phases,
+    'phases in order',
+  );
+  const warm = result.timeline.filter((e) => e.phase === 'warmup');
+  const win = result.timeline.filter((e) => e.phase === 'window');
+  assert.ok(warm.length >= 1, `warm-up seconds: ${phases.join(',')}`);
+  assert.ok(win.length >= 3 && win.length <= 4, `window seconds: ${phases.join(',')}`);
+  for (let i = 1; i < result.timeline.length; i++)
+    assert.equal(
+      (result.timeline[i]?.t ?? 0) - (result.timeline[i - 1]?.t ?? 0) > 0.99,
+      true,
+      'one entry per second',
+    );
+  const winFrames = win.reduce((a, e) => a + e.msgsPerSec * e.durationSec, 0);
+  // The window's seconds start within a second of the window edges: they hold its frames,
+  // give or take the frames of that first fraction of a second.
+  assert.ok(
+    Math.abs(winFrames - result.delivery.received) <= result.throughput.msgsPerSec * 1.1,
+    `timeline ${winFrames} vs window ${result.delivery.received}`,
+  );
+  for (const e of win) {
+    assert.equal(e.open, 2);
+    assert.equal(e.gaps, 0);
+    assert.ok(e.msgsPerSec > 0 && e.p99Us >= e.p50Us && e.maxUs >= e.p99Us);
+  }
+});
+
+test('--burn-ns makes the client the bottleneck and the verdict says so with its ns per frame', async () => {
+  // 16,000 ticks at the window start, 100 µs of busy work each: 1.6 s of work in a 1 s window.
+  // (The spin is calibrated in wall time; on a shared core its CPU share per frame is lower.)
+  const s = await server({ kind: 'burst', perSymbol: 2000, symbols: 8 }, 1);
+  const args = ['-u', s.url, '-c', '1', '-d', '1', '-w', '0', '-j', '-q'];
+  const slow = await runClient([...args, '--burn-ns', '100000']);
+  assert.equal(slow.code, 0, slow.stderr);
+  assert.ok(slow.result?.client.saturation);
+  assertValid(slow.result);
+  assert.equal(slow.result.client.clientBound, true);
+  assert.equal(slow.result.client.saturation.saturated, true);
+  assert.equal(slow.result.client.saturation.burnNs, 100_000);
+  assert.match(
+    slow.result.client.saturation.reason,
+    /busy [\d.]+: the client spent \d+ ns of CPU per delivered frame.*--burn-ns 100000/,
+  );
+  assert.ok((slow.result.client.saturation.nsPerFrame ?? 0) >= 25_000);
+  assert.ok(slow.result.delivery.received < 16_000, 'the slow client could not keep up');
+  const fast = await server({ kind: 'burst', perSymbol: 2000, symbols: 8 }, 1);
+  const calm = await runClient(['-u', fast.url, ...args.slice(2)]);
+  assert.equal(calm.code, 0, calm.stderr);
+  assert.equal(calm.result?.delivery.received, 16_000);
+  assert.equal(calm.result.client.saturation?.saturated, false);
+  assert.equal(calm.result.client.saturation.reason, '');
 });

@@ -3,8 +3,8 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { startTestServer } from './test-server.js';
-import { startClient } from './run-client.js';
+import { startTestServer } from '../testkit/client-test-server.js';
+import { startClient } from '../testkit/client-run.js';
 import { requireTool } from '../testkit/require-tool.js';
 
 const server = await startTestServer({ kind: 'steady', rate: 1000 }, 1);

@@ -42,14 +42,14 @@ function foldedHistogram(
       }[] = [];
       let cum = 0;
       for (let i = 0; i < bounds.length; i++) {
-        cum += buckets[i];
+        cum += buckets[i] ?? 0;
         values.push({
-          labels: { le: Number((bounds[i] * scale).toPrecision(6)) },
+          labels: { le: Number(((bounds[i] ?? 0) * scale).toPrecision(6)) },
           value: cum,
           metricName: `${name}_bucket`,
         });
       }
-      cum += buckets[bounds.length];
+      cum += buckets[bounds.length] ?? 0;
       values.push({ labels: { le: '+Inf' }, value: cum, metricName: `${name}_bucket` });
       values.push({ labels: {}, value: sum, metricName: `${name}_sum` });
       values.push({ labels: {}, value: cum, metricName: `${name}_count` });
@@ -66,7 +66,7 @@ export function createRegistry(
   register.setDefaultLabels(labels);
   client.collectDefaultMetrics({ register, eventLoopMonitoringPrecision: 20 });
   const slots = Array.from({ length: src.workers }, (_, i) => workerSlots(src.sab, i));
-  const total = (slot: number) => slots.reduce((a, s) => a + s[slot], 0);
+  const total = (slot: number) => slots.reduce((a, s) => a + (s[slot] ?? 0), 0);
 
   const counter = (name: string, help: string, slot: number) => {
     let last = 0;
@@ -128,7 +128,7 @@ export function createRegistry(
       this.set(src.cpuCores());
     },
   });
-  const busiest = () => slots.reduce((a, s) => Math.max(a, s[SLOT.busy]), 0);
+  const busiest = () => slots.reduce((a, s) => Math.max(a, s[SLOT.busy] ?? 0), 0);
   new client.Gauge({
     name: 'wsbench_client_worker_busy_ratio_max',
     help: 'Event-loop utilisation of the busiest worker, 0..1',
@@ -148,7 +148,7 @@ export function createRegistry(
 
   const sumBuckets = (from: number, n: number) => {
     const b = new Float64Array(n);
-    for (const s of slots) for (let i = 0; i < n; i++) b[i] += s[from + i];
+    for (const s of slots) for (let i = 0; i < n; i++) b[i] = (b[i] ?? 0) + (s[from + i] ?? 0);
     return b;
   };
   register.registerMetric(
@@ -191,9 +191,9 @@ export async function serveMetrics(
           res.writeHead(200, { 'content-type': register.contentType });
           res.end(text);
         },
-        (err: Error) => {
+        (err: unknown) => {
           res.writeHead(500, { 'content-type': 'text/plain' });
-          res.end(String(err.message));
+          res.end(err instanceof Error ? err.message : String(err));
         },
       );
       return;
@@ -203,14 +203,18 @@ export async function serveMetrics(
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => resolve());
+    server.listen(port, host, () => {
+      resolve();
+    });
   });
   return {
     port: (server.address() as AddressInfo).port,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
-        server.close(() => resolve());
+        server.close(() => {
+          resolve();
+        });
       }),
   };
 }

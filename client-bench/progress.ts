@@ -28,7 +28,7 @@ export class Progress {
 
   private total(slot: number): number {
     let s = 0;
-    for (const w of this.slots) s += w[slot];
+    for (const w of this.slots) s += w[slot] ?? 0;
     return s;
   }
 
@@ -50,8 +50,8 @@ export class Progress {
     let p99 = 0;
     let busy = 0;
     for (const w of this.slots) {
-      p99 = Math.max(p99, w[SLOT.intervalP99Us]);
-      busy = Math.max(busy, w[SLOT.busy]);
+      p99 = Math.max(p99, w[SLOT.intervalP99Us] ?? 0);
+      busy = Math.max(busy, w[SLOT.busy] ?? 0);
     }
     const line =
       `[${phase}] connected ${this.total(SLOT.open)}/${this.clients}` +

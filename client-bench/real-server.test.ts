@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { runClient } from './run-client.js';
-import { loadResultSchema, validate } from './schema-check.js';
+import { runClient } from '../testkit/client-run.js';
+import { loadResultSchema, validate } from '../testkit/client-schema-check.js';
 
 const SERVER = fileURLToPath(new URL('../server/main.js', import.meta.url));
 const schema = loadResultSchema();
@@ -23,17 +23,17 @@ async function startServer(
     },
   );
   let err = '';
-  child.stderr!.on('data', (d) => (err += String(d)));
+  child.stderr.on('data', (d) => (err += String(d)));
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
-    child.stdout!.on('data', (d) => {
+    child.stdout.on('data', (d) => {
       out += String(d);
       const m = /"event":"listening".*"port":(\d+)/.exec(out);
       if (m) resolve(Number(m[1]));
     });
-    child.once('exit', (code) =>
-      reject(new Error(`server --mode ${mode} exited with ${code}: ${err}`)),
-    );
+    child.once('exit', (code) => {
+      reject(new Error(`server --mode ${mode} exited with ${code}: ${err}`));
+    });
   });
   return { child, url: `ws://127.0.0.1:${port}/` };
 }

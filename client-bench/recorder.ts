@@ -26,7 +26,7 @@ export class Recorder {
       const shift = 31 - Math.clz32(v) - SUB_BITS; // >= 1
       idx = LINEAR + (shift - 1) * SUB + ((v >>> shift) - SUB);
     }
-    this.counts[idx]++;
+    this.counts[idx] = (this.counts[idx] ?? 0) + 1;
     this.count++;
     if (idx < this.lo) this.lo = idx;
     if (idx > this.hi) this.hi = idx;
@@ -46,8 +46,9 @@ export class Recorder {
   drain(fn: (value: number, count: number) => void): void {
     const c = this.counts;
     for (let i = this.lo; i <= this.hi; i++) {
-      if (c[i] !== 0) {
-        fn(Recorder.valueOf(i), c[i]);
+      const n = c[i] ?? 0;
+      if (n !== 0) {
+        fn(Recorder.valueOf(i), n);
         c[i] = 0;
       }
     }
@@ -58,6 +59,8 @@ export class Recorder {
 
   /** Empties the recorder into an HDR histogram. */
   drainInto(h: Histogram): void {
-    this.drain((v, n) => h.recordValueWithCount(v, n));
+    this.drain((v, n) => {
+      h.recordValueWithCount(v, n);
+    });
   }
 }

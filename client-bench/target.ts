@@ -13,7 +13,9 @@ function get(url: string, timeoutMs: number): Promise<{ status: number; body: st
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('end', () => {
+        resolve({ status: res.statusCode ?? 0, body });
+      });
       res.on('error', reject);
     });
     req.on('timeout', () =>

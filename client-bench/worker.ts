@@ -1,243 +1,302 @@
 // One worker thread: opens its share of the connections (paced), then counts until the main
-// thread ends the window, reports, closes its connections and exits.
-import { parentPort, workerData } from 'node:worker_threads';
-import { monitorEventLoopDelay, performance, type EventLoopUtilization } from 'node:perf_hooks';
+// thread ends the window, reports, closes its connections and exits. The state of the thread is
+// one BenchWorker; the module's only job is to start it.
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import {
+  monitorEventLoopDelay,
+  performance,
+  type EventLoopUtilization,
+  type IntervalHistogram,
+} from 'node:perf_hooks';
 import * as hdr from 'hdr-histogram-js';
-import { nowUs, useClockFromEnv } from '../protocol/index.js';
+import { CLOSE, nowUs, useClockFromEnv } from '../protocol/index.js';
+import type { Config } from './config.js';
 import { Connection, Tally, type ConnectionEvents } from './connection.js';
 import { CONNECT_BUCKETS_SLOT, SLOT, workerSlots } from './layout.js';
 import type { FromWorker, ToWorker, WorkerInit, WorkerReport } from './messages.js';
+import type { ConnectOptions } from './wsclient.js';
+import { calibrate } from './burn.js';
 
-const init = workerData as WorkerInit;
-const port = parentPort!;
-const cfg = init.config;
-useClockFromEnv();
-
-const url = new URL(cfg.url);
-const host = url.hostname.replace(/^\[|\]$/g, '');
-const wsPort = Number(url.port || 80);
-const path = (url.pathname || '/') + url.search;
-const subscribe = JSON.stringify({ op: 'subscribe', symbols: cfg.symbols });
 const CONNECT_TIMEOUT_MS = 10_000;
 /** Handshakes in flight per worker: enough to hide latency, few enough not to flood the backlog. */
 const MAX_PENDING = 128;
 const TICK_MS = 1000;
+/** After the close handshakes the thread exits by itself; this long at most. */
+const EXIT_DEADLINE_MS = 3000;
 
-const tally = new Tally();
-tally.bucketLatency = init.bucketLatency;
-const slots = workerSlots(init.sab, init.workerIndex);
-const conns: Connection[] = [];
-const loopDelay = monitorEventLoopDelay({ resolution: 20 });
-loopDelay.enable();
+class BenchWorker implements ConnectionEvents {
+  private readonly cfg: Config;
+  private readonly target: Omit<ConnectOptions, 'localAddress'>;
+  private readonly subscribe: string;
+  private readonly tally = new Tally();
+  private readonly slots: Float64Array;
+  private readonly conns: Connection[] = [];
+  private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 20 });
+  /** Connections per second for this worker (the client's rate split over its workers). */
+  private readonly rate: number;
+  private readonly connectStartMs = performance.now();
+  private readonly startElu: EventLoopUtilization;
+  private lastElu: EventLoopUtilization;
+  private windowElu: EventLoopUtilization | null = null;
+  private windowStartUs = 0;
+  private started = 0;
+  private pending = 0;
+  private openedTotal = 0;
+  private failedTotal = 0;
+  private open = 0;
+  private closedCount = 0;
+  private firstError: string | null = null;
+  private connectPhase = true;
+  private closing = false;
+  private readonly ticker: NodeJS.Timeout;
+  private readonly pingTimer: NodeJS.Timeout | null = null;
 
-let started = 0;
-let pending = 0;
-let opened = 0;
-let failed = 0;
-let open = 0;
-let closedCount = 0;
-let firstError: string | null = null;
-let connectPhase = true;
-let closing = false;
-let windowStartUs = 0;
-let windowEluStart: EventLoopUtilization | null = null;
-let lastElu = performance.eventLoopUtilization();
-const startElu = lastElu;
+  constructor(
+    private readonly init: WorkerInit,
+    private readonly port: MessagePort,
+  ) {
+    const cfg = (this.cfg = init.config);
+    const url = new URL(cfg.url);
+    this.target = {
+      host: url.hostname.replace(/^\[|\]$/g, ''),
+      port: Number(url.port || 80),
+      path: (url.pathname || '/') + url.search,
+      timeoutMs: CONNECT_TIMEOUT_MS,
+    };
+    this.subscribe = JSON.stringify({ op: 'subscribe', symbols: cfg.symbols });
+    this.tally.bucketLatency = init.bucketLatency;
+    this.tally.burnIterations = calibrate(cfg.burnNs);
+    this.tally.startTimeline(init.originUs, nowUs());
+    this.slots = workerSlots(init.sab, init.workerIndex);
+    this.rate = cfg.connectRate > 0 ? cfg.connectRate / cfg.workers : 0;
+    this.loopDelay.enable();
+    this.startElu = this.lastElu = performance.eventLoopUtilization();
+    this.ticker = setInterval(() => {
+      this.publish();
+    }, TICK_MS);
+    if (cfg.pingInterval > 0) {
+      this.pingTimer = setInterval(() => {
+        for (const c of this.conns) if (c.isOpen && c.pingSentUs === 0) c.sendPing();
+      }, cfg.pingInterval);
+    }
+    port.on('message', (msg: ToWorker) => {
+      this.onMessage(msg);
+    });
+  }
 
-function post(msg: FromWorker): void {
-  port.postMessage(msg);
-}
+  start(): void {
+    if (this.init.count === 0) this.postConnected();
+    else this.pump();
+  }
 
-const events: ConnectionEvents = {
-  opened() {
-    pending--;
-    opened++;
-    open++;
-    publishConnections();
-    afterConnectAttempt();
-  },
-  closed(c, code, error) {
-    closedCount++;
-    if (c.openedAtUs) open--;
-    else pending--;
-    publishConnections();
-    if (!c.openedAtUs) {
-      failed++;
-      const msg = `cannot connect to ${cfg.url}: ${error ? error.message : `closed with code ${code}`}`;
-      firstError ??= msg;
-      tally.error('connect', msg);
-      afterConnectAttempt();
+  private post(msg: FromWorker): void {
+    this.port.postMessage(msg);
+  }
+
+  private onMessage(msg: ToWorker): void {
+    switch (msg.kind) {
+      case 'window-start':
+        this.startWindow();
+        break;
+      case 'window-end':
+        this.publish();
+        this.post({ kind: 'report', report: this.report() });
+        this.shutdown();
+        break;
+    }
+  }
+
+  // ConnectionEvents
+
+  opened(): void {
+    this.pending--;
+    this.openedTotal++;
+    this.open++;
+    this.publishConnections();
+    this.afterConnectAttempt();
+  }
+
+  closed(c: Connection, code: number, error: Error | null): void {
+    this.closedCount++;
+    if (c.openedAtUs !== 0) this.open--;
+    else this.pending--;
+    this.publishConnections();
+    if (c.openedAtUs === 0) {
+      this.failedTotal++;
+      const msg = `cannot connect to ${this.cfg.url}: ${error !== null ? error.message : `closed with code ${code}`}`;
+      this.firstError ??= msg;
+      this.tally.error('connect', msg);
+      this.afterConnectAttempt();
       return;
     }
-    if (closing) return;
-    const why = `connection closed by the server: code ${code}${error ? ` (${error.message})` : ''}`;
-    tally.error(
-      (error as { code?: string } | null)?.code === 'EPROTO' ? 'protocol' : 'disconnect',
-      why,
+    if (this.closing) return;
+    const why = `connection closed by the server: code ${code}${error !== null ? ` (${error.message})` : ''}`;
+    const type = (error as { code?: string } | null)?.code === 'EPROTO' ? 'protocol' : 'disconnect';
+    this.tally.error(type, why);
+    this.tally.closes.set(code, (this.tally.closes.get(code) ?? 0) + 1);
+    this.post({
+      kind: 'open-count',
+      worker: this.init.workerIndex,
+      open: this.open,
+      lastClose: why,
+    });
+  }
+
+  // connect phase
+
+  private openOne(): void {
+    const i = this.started++;
+    this.pending++;
+    this.slots[SLOT.connecting] = this.pending;
+    const sources = this.cfg.sourceAddresses;
+    const localAddress =
+      sources.length > 0 ? sources[(this.init.firstClient + i) % sources.length] : undefined;
+    this.conns.push(
+      new Connection(i, this.tally, this, this.subscribe).connect({ ...this.target, localAddress }),
     );
-    tally.closes.set(code, (tally.closes.get(code) ?? 0) + 1);
-    post({ kind: 'open-count', worker: init.workerIndex, open, lastClose: why });
-  },
-};
-
-function openOne(): void {
-  const i = started++;
-  pending++;
-  slots[SLOT.connecting] = pending;
-  const global = init.firstClient + i;
-  const src = cfg.sourceAddresses.length
-    ? cfg.sourceAddresses[global % cfg.sourceAddresses.length]
-    : undefined;
-  conns.push(
-    new Connection(
-      i,
-      { host, port: wsPort, path, localAddress: src, timeoutMs: CONNECT_TIMEOUT_MS },
-      tally,
-      events,
-      subscribe,
-    ),
-  );
-}
-
-// Pacing: connectRate is for the whole client; each worker takes its share.
-const perWorkerRate = cfg.connectRate > 0 ? cfg.connectRate / cfg.workers : 0;
-const connectStartMs = performance.now();
-
-function pump(): void {
-  if (perWorkerRate === 0) {
-    while (started < init.count && pending < MAX_PENDING) openOne();
-    return;
   }
-  const allowed = Math.min(
-    init.count,
-    Math.floor(((performance.now() - connectStartMs) / 1000) * perWorkerRate) + 1,
-  );
-  while (started < allowed && pending < MAX_PENDING) openOne();
-  if (started < init.count) setTimeout(pump, Math.max(1, 1000 / perWorkerRate));
-}
 
-function afterConnectAttempt(): void {
-  if (!connectPhase) return;
-  if (opened + failed === init.count) {
-    connectPhase = false;
-    post({ kind: 'connected', worker: init.workerIndex, opened, failed, firstError });
-    return;
+  /** Opens connections up to the pacing allowance and the in-flight bound. */
+  private pump(): void {
+    const count = this.init.count;
+    if (this.rate === 0) {
+      while (this.started < count && this.pending < MAX_PENDING) this.openOne();
+      return;
+    }
+    const elapsedSec = (performance.now() - this.connectStartMs) / 1000;
+    const allowed = Math.min(count, Math.floor(elapsedSec * this.rate) + 1);
+    while (this.started < allowed && this.pending < MAX_PENDING) this.openOne();
+    if (this.started < count)
+      setTimeout(
+        () => {
+          this.pump();
+        },
+        Math.max(1, 1000 / this.rate),
+      );
   }
-  if (perWorkerRate === 0) pump();
-}
 
-function publishConnections(): void {
-  slots[SLOT.connecting] = pending;
-  slots[SLOT.open] = open;
-  slots[SLOT.closed] = closedCount;
-}
-
-function publish(): void {
-  const elu = performance.eventLoopUtilization(lastElu);
-  lastElu = performance.eventLoopUtilization();
-  const p99 = tally.foldInterval();
-  slots[SLOT.received] = tally.totalReceived;
-  slots[SLOT.bytes] = tally.totalBytes;
-  slots[SLOT.gaps] = tally.totalGaps;
-  slots[SLOT.duplicates] = tally.totalDuplicates;
-  slots[SLOT.reordered] = tally.totalReordered;
-  slots[SLOT.connecting] = pending;
-  slots[SLOT.open] = open;
-  slots[SLOT.closed] = closedCount;
-  slots[SLOT.busy] = elu.utilization;
-  slots[SLOT.intervalP99Us] = p99;
-  slots[SLOT.latencySumUs] = tally.latencySumUs;
-  slots[SLOT.connectSumMs] = tally.connectSumMs;
-  slots[SLOT.connectCount] = opened;
-  slots[SLOT.errorsConnect] = tally.errorTotals.connect;
-  slots[SLOT.errorsDisconnect] = tally.errorTotals.disconnect;
-  slots[SLOT.errorsProtocol] = tally.errorTotals.protocol;
-  slots[SLOT.errorsServer] = tally.errorTotals.server_error;
-  slots.set(tally.latencyBuckets, SLOT.latencyBuckets);
-  slots.set(tally.connectBuckets, CONNECT_BUCKETS_SLOT);
-}
-
-const ticker = setInterval(publish, TICK_MS);
-
-let pingTimer: NodeJS.Timeout | null = null;
-if (cfg.pingInterval > 0) {
-  pingTimer = setInterval(() => {
-    for (const c of conns) if (c.isOpen && c.pingSentUs === 0) c.sendPing();
-  }, cfg.pingInterval);
-}
-
-function startWindow(): void {
-  tally.foldInterval();
-  tally.startWindow();
-  for (const c of conns) c.startWindow();
-  loopDelay.reset();
-  windowStartUs = nowUs();
-  windowEluStart = performance.eventLoopUtilization();
-  post({ kind: 'window-started', worker: init.workerIndex });
-}
-
-function report(): WorkerReport {
-  tally.foldInterval();
-  const windowUs = windowStartUs ? nowUs() - windowStartUs : 0;
-  tally.windowOpen = false;
-  const busy = performance.eventLoopUtilization(windowEluStart ?? startElu).utilization;
-  let expected = 0;
-  const perClient: number[] = [];
-  for (const c of conns) {
-    if (!c.openedAtUs) continue;
-    expected += c.expected();
-    perClient.push(c.received);
+  private afterConnectAttempt(): void {
+    if (!this.connectPhase) return;
+    if (this.openedTotal + this.failedTotal === this.init.count) {
+      this.connectPhase = false;
+      this.postConnected();
+      return;
+    }
+    if (this.rate === 0) this.pump();
   }
-  const enc = (h: hdr.Histogram) => hdr.encodeIntoCompressedBase64(h);
-  return {
-    worker: init.workerIndex,
-    windowUs,
-    received: windowStartUs ? tally.received : 0,
-    bytes: windowStartUs ? tally.bytes : 0,
-    gaps: windowStartUs ? tally.gaps : 0,
-    duplicates: windowStartUs ? tally.duplicates : 0,
-    reordered: windowStartUs ? tally.reordered : 0,
-    expected: windowStartUs ? expected : 0,
-    perClient: windowStartUs ? perClient : [],
-    latency: enc(tally.latency),
-    rtt: enc(tally.rtt),
-    connect: enc(tally.connectUs),
-    busy,
-    eventLoopP99Ms: loopDelay.count > 0 ? loopDelay.percentile(99) / 1e6 : 0,
-    errors: [...tally.errors].map(([type, e]) => ({ type, count: e.count, message: e.message })),
-    closes: Object.fromEntries([...tally.closes].map(([code, n]) => [String(code), n])),
-    open,
-    opened,
-    failed,
-  };
-}
 
-function shutdown(): void {
-  closing = true;
-  clearInterval(ticker);
-  if (pingTimer) clearInterval(pingTimer);
-  loopDelay.disable();
-  for (const c of conns) c.ws.close(1000);
-  // Sockets still closing after the close handshake timeout are destroyed by the client itself;
-  // the worker exits once the last one is gone (or after 3 s regardless).
-  const deadline = setTimeout(() => process.exit(0), 3000);
-  deadline.unref();
-  port.close();
-}
-
-port.on('message', (msg: ToWorker) => {
-  switch (msg.kind) {
-    case 'window-start':
-      startWindow();
-      break;
-    case 'window-end':
-      publish();
-      post({ kind: 'report', report: report() });
-      shutdown();
-      break;
+  private postConnected(): void {
+    this.post({
+      kind: 'connected',
+      worker: this.init.workerIndex,
+      opened: this.openedTotal,
+      failed: this.failedTotal,
+      firstError: this.firstError,
+    });
   }
-});
 
-if (init.count === 0)
-  post({ kind: 'connected', worker: init.workerIndex, opened: 0, failed: 0, firstError: null });
-else pump();
+  // live counters
+
+  private publishConnections(): void {
+    const slots = this.slots;
+    slots[SLOT.connecting] = this.pending;
+    slots[SLOT.open] = this.open;
+    this.tally.open = this.open;
+    slots[SLOT.closed] = this.closedCount;
+  }
+
+  private publish(): void {
+    const tally = this.tally;
+    const slots = this.slots;
+    const elu = performance.eventLoopUtilization(this.lastElu);
+    this.lastElu = performance.eventLoopUtilization();
+    tally.roll(nowUs());
+    tally.drain();
+    const p99 = tally.lastSecondP99Us;
+    slots[SLOT.received] = tally.totalReceived;
+    slots[SLOT.bytes] = tally.totalBytes;
+    slots[SLOT.gaps] = tally.totalGaps;
+    slots[SLOT.duplicates] = tally.totalDuplicates;
+    slots[SLOT.reordered] = tally.totalReordered;
+    this.publishConnections();
+    slots[SLOT.busy] = elu.utilization;
+    slots[SLOT.intervalP99Us] = p99;
+    slots[SLOT.latencySumUs] = tally.latencySumUs;
+    slots[SLOT.connectSumMs] = tally.connectSumMs;
+    slots[SLOT.connectCount] = this.openedTotal;
+    slots[SLOT.errorsConnect] = tally.errorTotals.connect;
+    slots[SLOT.errorsDisconnect] = tally.errorTotals.disconnect;
+    slots[SLOT.errorsProtocol] = tally.errorTotals.protocol;
+    slots[SLOT.errorsServer] = tally.errorTotals.server_error;
+    slots.set(tally.latencyBuckets, SLOT.latencyBuckets);
+    slots.set(tally.connectBuckets, CONNECT_BUCKETS_SLOT);
+  }
+
+  // window
+
+  private startWindow(): void {
+    this.tally.drain();
+    this.tally.startWindow();
+    for (const c of this.conns) c.startWindow();
+    this.loopDelay.reset();
+    this.windowStartUs = nowUs();
+    this.windowElu = performance.eventLoopUtilization();
+    this.post({ kind: 'window-started', worker: this.init.workerIndex });
+  }
+
+  private report(): WorkerReport {
+    const tally = this.tally;
+    tally.drain();
+    tally.closePartialSecond(nowUs());
+    const inWindow = this.windowStartUs !== 0;
+    const windowUs = inWindow ? nowUs() - this.windowStartUs : 0;
+    tally.windowOpen = false;
+    const busy = performance.eventLoopUtilization(this.windowElu ?? this.startElu).utilization;
+    let expected = 0;
+    const perClient: number[] = [];
+    for (const c of this.conns) {
+      if (c.openedAtUs === 0) continue;
+      expected += c.expected();
+      perClient.push(c.received);
+    }
+    const enc = (h: hdr.Histogram) => hdr.encodeIntoCompressedBase64(h);
+    return {
+      worker: this.init.workerIndex,
+      windowUs,
+      received: inWindow ? tally.received : 0,
+      bytes: inWindow ? tally.bytes : 0,
+      gaps: inWindow ? tally.gaps : 0,
+      duplicates: inWindow ? tally.duplicates : 0,
+      reordered: inWindow ? tally.reordered : 0,
+      expected: inWindow ? expected : 0,
+      perClient: inWindow ? perClient : [],
+      latency: enc(tally.latency),
+      rtt: enc(tally.rtt),
+      connect: enc(tally.connectUs),
+      busy,
+      eventLoopP99Ms: this.loopDelay.count > 0 ? this.loopDelay.percentile(99) / 1e6 : 0,
+      errors: [...tally.errors].map(([type, e]) => ({ type, count: e.count, message: e.message })),
+      closes: Object.fromEntries([...tally.closes].map(([code, n]) => [String(code), n])),
+      open: this.open,
+      timeline: tally.timeline,
+      opened: this.openedTotal,
+      failed: this.failedTotal,
+    };
+  }
+
+  private shutdown(): void {
+    this.closing = true;
+    clearInterval(this.ticker);
+    if (this.pingTimer !== null) clearInterval(this.pingTimer);
+    this.loopDelay.disable();
+    for (const c of this.conns) c.close(CLOSE.normal);
+    // Sockets still closing after the close handshake timeout are destroyed by the client itself;
+    // the thread exits once the last one is gone (or after the deadline regardless).
+    setTimeout(() => process.exit(0), EXIT_DEADLINE_MS).unref();
+    this.port.close();
+  }
+}
+
+if (parentPort === null) throw new Error('client-bench/worker.js runs only as a worker thread');
+useClockFromEnv();
+new BenchWorker(workerData as WorkerInit, parentPort).start();

@@ -393,7 +393,7 @@ export const OVERVIEW: Section[] = [
     ],
   },
   {
-    row: 'Connections and HTTP',
+    row: 'Connections, HTTP, errors',
     panels: [
       {
         title: 'Connections',
@@ -410,7 +410,7 @@ export const OVERVIEW: Section[] = [
             legend: 'client {{state}} {{mode}} {{run_id}}',
           },
         ],
-        w: 12,
+        w: 8,
         h: 8,
       },
       {
@@ -425,7 +425,22 @@ export const OVERVIEW: Section[] = [
             legend: '{{route}} {{mode}}',
           },
         ],
-        w: 12,
+        w: 8,
+        h: 8,
+      },
+      {
+        title: 'Server handler errors /s',
+        description:
+          'Exceptions caught in a per-connection message or close handler (that connection closed with 1011, the server stays up). Zero in a healthy run; anything else is a server bug or hostile input the server did not expect.',
+        type: 'timeseries',
+        unit: 'count:errors/s',
+        queries: [
+          {
+            expr: sum('mode, handler', rate('wsbench_server_handler_errors_total', SRV)),
+            legend: '{{handler}} {{mode}}',
+          },
+        ],
+        w: 8,
         h: 8,
       },
     ],

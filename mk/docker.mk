@@ -1,5 +1,5 @@
 # Docker Compose runtime (issue #6), included by the Makefile. The work is done by
-# scripts/stack.sh (compose v2 or v1.29, .env, health waits) and scripts/docker-bench.mjs.
+# scripts/stack.sh (compose v2 or v1.29, .env, health waits) and scripts/docker-bench.ts.
 
 # The stack's project name; make test-docker runs its own project beside a user's stack.
 WSBENCH_PROJECT ?= wsbench
@@ -25,8 +25,8 @@ logs: ## Show the Docker stack's logs (follows on a terminal; TAIL=200)
 ps: ## List the Docker stack's containers and their health
 	@bash scripts/stack.sh ps
 
-bench-docker: ## Run one benchmark with the client container against the running stack
-	@MODE_ORIGIN='$(origin MODE)' node scripts/docker-bench.mjs
+bench-docker: build ## Run one benchmark with the client container against the running stack
+	@MODE_ORIGIN='$(origin MODE)' node dist/scripts/docker-bench.js
 
 test-docker: ## End-to-end test of the Docker stack (dockerd, stand-in images, up, bench, down)
 	@bash scripts/docker-e2e.sh

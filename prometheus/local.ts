@@ -1,39 +1,15 @@
-// Typed access to scripts/prometheus-local.mjs from compiled tests. The script is plain ESM that
-// tsc does not copy into dist/, so it is loaded from the repository root at run time.
+// Access to scripts/prometheus-local.ts (compiled into dist/scripts/) for the tests.
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 
-export type TargetEntry = string | { address: string; mode?: string; runId?: string };
+export type {
+  TargetEntry,
+  LocalPrometheusOptions,
+  LocalPrometheus,
+} from '../scripts/prometheus-local.js';
 
-export interface LocalPrometheusOptions {
-  dir: string;
-  targets: { server?: TargetEntry[]; client?: TargetEntry[] };
-  mode?: string;
-  runId?: string;
-  port?: number;
-  scrapeInterval?: string;
-  bin?: string | null;
-}
-
-export interface LocalPrometheus {
-  url: string;
-  port: number;
-  pid: number;
-  configFile: string;
-  dataDir: string;
-  logFile: string;
-  stop(): Promise<void>;
-}
-
-export interface PrometheusLocalModule {
-  RULES_FILE: string;
-  startLocalPrometheus(opts: LocalPrometheusOptions): Promise<LocalPrometheus | null>;
-  renderLocalConfig(opts: Omit<LocalPrometheusOptions, 'dir' | 'port' | 'bin'>): string;
-  checkConfigWithPromtool(file: string): { ok: boolean; output: string } | null;
-  findBinary(name: string): string | null;
-  freePort(): Promise<number>;
-}
+export type PrometheusLocalModule = typeof import('../scripts/prometheus-local.js');
 
 /** The repository root (the folder holding prometheus/prometheus.yml), from source or dist/. */
 export function repoRoot(): string {
@@ -46,8 +22,7 @@ export function repoRoot(): string {
 }
 
 export async function loadPrometheusLocal(): Promise<PrometheusLocalModule> {
-  const url = pathToFileURL(join(repoRoot(), 'scripts', 'prometheus-local.mjs')).href;
-  return (await import(url)) as PrometheusLocalModule;
+  return import('../scripts/prometheus-local.js');
 }
 
 export interface Sample {

@@ -1,6 +1,6 @@
 // The Prometheus side without the wsbench processes: promtool accepts the Docker config and the
 // generated native config, the recording rules compute what prometheus/wsbench.rules.test.yml
-// says, and scripts/prometheus-local.mjs starts and stops a real prometheus.
+// says, and scripts/prometheus-local.ts starts and stops a real prometheus.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

@@ -35,7 +35,7 @@ function lastJsonLine(stdout: string) {
     .split('\n')
     .filter((l) => l.startsWith('{'));
   assert.ok(lines.length > 0, `a JSON line on stdout, got: ${stdout}`);
-  return JSON.parse(lines[lines.length - 1]);
+  return JSON.parse(lines[lines.length - 1] ?? '{}');
 }
 
 function assertRun(result: any, mode: string, clients: number) {
@@ -76,7 +76,7 @@ for (const mode of ['ws-naive', 'ws', 'uws']) {
     t.after(tmp.remove);
     // ws-naive runs unpinned to cover PIN=0; the others use the default placement.
     const pin: Record<string, string> = mode === 'ws-naive' ? { PIN: '0' } : {};
-    const res = await run('node', ['scripts/bench.mjs'], {
+    const res = await run('node', ['dist/scripts/bench.js'], {
       ...SHORT,
       ...pin,
       MODE: mode,
@@ -159,29 +159,40 @@ test('make bench-native passes MODE/CLIENTS/DURATION through the Makefile; repor
 test('bench: bad settings exit 2 quoting the value and listing what is allowed', async (t) => {
   const tmp = await tempDir('wsbench-bench-bad-');
   t.after(tmp.remove);
-  const bad = await run('node', ['scripts/bench.mjs'], {
+  const bad = await run('node', ['dist/scripts/bench.js'], {
     MODE: 'uwebsockets',
     RESULTS_DIR: tmp.dir,
   });
   assert.equal(bad.code, 2);
-  assert.match(bad.stderr, /invalid MODE "uwebsockets": expected one of ws-naive, ws, uws/);
-  const dur = await run('node', ['scripts/bench.mjs'], {
+  assert.match(
+    bad.stderr,
+    /wsbench-bench: invalid MODE \(env for --mode\) "uwebsockets": expected one of: ws-naive, ws, uws/,
+  );
+  const dur = await run('node', ['dist/scripts/bench.js'], {
     MODE: 'ws',
     DURATION: 'ten',
     RESULTS_DIR: tmp.dir,
   });
   assert.equal(dur.code, 2);
-  assert.match(dur.stderr, /invalid DURATION "ten": expected a number from 1 to 3600/);
-  const pin = await run('node', ['scripts/bench.mjs'], { PIN: 'maybe', RESULTS_DIR: tmp.dir });
+  assert.match(
+    dur.stderr,
+    /invalid DURATION \(env for --duration\) "ten": expected a number 1-3600/,
+  );
+  const pin = await run('node', ['dist/scripts/bench.js'], { PIN: 'maybe', RESULTS_DIR: tmp.dir });
   assert.equal(pin.code, 2);
-  assert.match(pin.stderr, /invalid PIN "maybe"/);
+  assert.match(pin.stderr, /invalid PIN \(env for --pin\) "maybe": expected auto, 1 or 0/);
+  const flag = await run('node', ['dist/scripts/bench.js', '--clients', '0'], {
+    RESULTS_DIR: tmp.dir,
+  });
+  assert.equal(flag.code, 2, 'a flag is checked like its env variable');
+  assert.match(flag.stderr, /invalid --clients "0": expected an integer 1-100000/);
 });
 
 test('bench: a server that refuses to start fails the run (exit 1) with its reason in result.json', async (t) => {
   const tmp = await tempDir('wsbench-bench-fail-');
   t.after(tmp.remove);
   // UWS_USE_FALLBACK=1 makes uWebSockets.js load its JS shim; the uws mode must refuse that.
-  const res = await run('node', ['scripts/bench.mjs'], {
+  const res = await run('node', ['dist/scripts/bench.js'], {
     ...SHORT,
     MODE: 'uws',
     UWS_USE_FALLBACK: '1',

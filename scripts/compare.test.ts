@@ -5,20 +5,16 @@ import assert from 'node:assert/strict';
 import { readFileSync, readlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { requireTool, which } from '../testkit/require-tool.js';
 import {
   inspectReport,
   processesMentioning,
-  repoRoot,
   run,
   tempDir,
   validateBenchResult,
 } from './test-helpers.js';
 
-// The summary module is plain JavaScript (zx scripts); load it untyped.
-const summaryUrl = pathToFileURL(path.join(repoRoot, 'scripts/lib/summary.mjs')).href;
-const load = async (): Promise<any> => import(summaryUrl);
+import { runOrder, successRows, summarise, type CompareRun } from './lib/summary.js';
 
 test('make compare (ws-naive vs uws, 1 repeat, firehose) prints and writes the success table', async (t) => {
   const tmp = await tempDir('wsbench-compare-');
@@ -102,74 +98,79 @@ test('make compare (ws-naive vs uws, 1 repeat, firehose) prints and writes the s
 test('compare: bad MODES / SCENARIOS / REPEATS exit 2 with the allowed values', async (t) => {
   const tmp = await tempDir('wsbench-compare-bad-');
   t.after(tmp.remove);
-  const modes = await run('node', ['scripts/compare.mjs'], {
+  const modes = await run('node', ['dist/scripts/compare.js'], {
     MODES: 'ws-naive socketio',
     RESULTS_DIR: tmp.dir,
   });
   assert.equal(modes.code, 2);
   assert.match(
     modes.stderr,
-    /invalid MODES "ws-naive socketio": expected a space-separated list of ws-naive, ws, uws/,
+    /invalid MODES \(env for --modes\) "ws-naive socketio": expected a space-separated list of ws-naive, ws, uws/,
   );
-  const sc = await run('node', ['scripts/compare.mjs'], {
+  const sc = await run('node', ['dist/scripts/compare.js'], {
     SCENARIOS: 'burst',
     RESULTS_DIR: tmp.dir,
   });
   assert.equal(sc.code, 2);
   assert.match(
     sc.stderr,
-    /invalid SCENARIOS "burst": expected a space-separated list of firehose, fanout, steady/,
+    /invalid SCENARIOS \(env for --scenarios\) "burst": expected a space-separated list of firehose, fanout, steady/,
   );
-  const rep = await run('node', ['scripts/compare.mjs'], { REPEATS: '0', RESULTS_DIR: tmp.dir });
+  const rep = await run('node', ['dist/scripts/compare.js'], {
+    REPEATS: '0',
+    RESULTS_DIR: tmp.dir,
+  });
   assert.equal(rep.code, 2);
-  assert.match(rep.stderr, /invalid REPEATS "0": expected an integer from 1 to 100/);
+  assert.match(rep.stderr, /invalid REPEATS \(env for --repeats\) "0": expected an integer 1-100/);
+  const twice = await run('node', ['dist/scripts/compare.js'], {
+    MODES: 'ws ws',
+    RESULTS_DIR: tmp.dir,
+  });
+  assert.equal(twice.code, 2);
+  assert.match(twice.stderr, /invalid MODES .*"ws ws".*each at most once/);
 });
 
 test('runOrder alternates the mode order per repeat (A B C, C B A, A B C)', async () => {
-  const { runOrder } = await load();
   const order = runOrder(['a', 'b', 'c'], ['s'], 3)
-    .map((o: any) => o.mode)
+    .map((o) => o.mode)
     .join(' ');
   assert.equal(order, 'a b c c b a a b c');
-  const two = runOrder(['a', 'b'], ['x', 'y'], 2).map(
-    (o: any) => `${o.scenario}${o.mode}${o.repeat}`,
-  );
+  const two = runOrder(['a', 'b'], ['x', 'y'], 2).map((o) => `${o.scenario}${o.mode}${o.repeat}`);
   assert.deepEqual(two, ['xa0', 'xb0', 'ya0', 'yb0', 'xb1', 'xa1', 'yb1', 'ya1']);
 });
 
 test('summarise and successRows: medians, min–max, ratios vs ws-naive, met? and client-bound', async () => {
-  const { summarise, successRows } = await load();
-  const fig = (msgsPerSec: number, clientBound = false) => ({
+  const fig = (msgsPerSec: number, clientBound = false): CompareRun['figures'] => ({
     msgsPerSec,
     clientBound,
     latencyUs: { p50: 10 },
   });
-  const runs = [
-    { scenario: 'fanout', mode: 'ws-naive', figures: fig(100e3) },
-    { scenario: 'fanout', mode: 'ws-naive', figures: fig(120e3) },
-    { scenario: 'fanout', mode: 'ws-naive', figures: fig(80e3) },
-    { scenario: 'fanout', mode: 'ws', figures: fig(400e3) },
-    { scenario: 'fanout', mode: 'ws', figures: fig(350e3) },
-    { scenario: 'fanout', mode: 'ws', figures: fig(600e3) },
-    { scenario: 'fanout', mode: 'uws', figures: fig(900e3, true) },
-    { scenario: 'fanout', mode: 'uws', figures: fig(1.2e6) },
-    { scenario: 'fanout', mode: 'uws', figures: fig(1.1e6) },
+  const runs: CompareRun[] = [
+    { scenario: 'fanout', mode: 'ws-naive', repeat: 0, figures: fig(100e3) },
+    { scenario: 'fanout', mode: 'ws-naive', repeat: 1, figures: fig(120e3) },
+    { scenario: 'fanout', mode: 'ws-naive', repeat: 2, figures: fig(80e3) },
+    { scenario: 'fanout', mode: 'ws', repeat: 0, figures: fig(400e3) },
+    { scenario: 'fanout', mode: 'ws', repeat: 1, figures: fig(350e3) },
+    { scenario: 'fanout', mode: 'ws', repeat: 2, figures: fig(600e3) },
+    { scenario: 'fanout', mode: 'uws', repeat: 0, figures: fig(900e3, true) },
+    { scenario: 'fanout', mode: 'uws', repeat: 1, figures: fig(1.2e6) },
+    { scenario: 'fanout', mode: 'uws', repeat: 2, figures: fig(1.1e6) },
   ];
   const rows = summarise(runs, ['ws-naive', 'ws', 'uws'], ['fanout']);
-  const ws = rows.find((r: any) => r.mode === 'ws');
-  assert.deepEqual(ws.msgsPerSec, { median: 400e3, min: 350e3, max: 600e3 });
-  assert.equal(ws.ratio.median, 4);
-  const uws = rows.find((r: any) => r.mode === 'uws');
-  assert.equal(uws.clientBoundRuns, 1);
+  const ws = rows.find((r) => r.mode === 'ws');
+  assert.deepEqual(ws?.msgsPerSec, { median: 400e3, min: 350e3, max: 600e3 });
+  assert.equal(ws?.ratio.median, 4);
+  const uws = rows.find((r) => r.mode === 'uws');
+  assert.equal(uws?.clientBoundRuns, 1);
   const success = successRows(rows);
   const pick = (mode: string, kind: string) =>
-    success.find((s: any) => s.mode === mode && s.kind === kind);
-  assert.equal(pick('ws', 'seed').met, true, 'ws: 400k > 300k and 4x >= 1.5x');
-  assert.equal(pick('ws', 'ours').met, false, 'ws: 4x < 5x');
-  assert.equal(pick('uws', 'seed').met, true, 'uws: 1.1M > 1M and 11x >= 5x');
-  assert.equal(pick('uws', 'ours').met, true);
+    success.find((s) => s.mode === mode && s.kind === kind);
+  assert.equal(pick('ws', 'seed')?.met, true, 'ws: 400k > 300k and 4x >= 1.5x');
+  assert.equal(pick('ws', 'ours')?.met, false, 'ws: 4x < 5x');
+  assert.equal(pick('uws', 'seed')?.met, true, 'uws: 1.1M > 1M and 11x >= 5x');
+  assert.equal(pick('uws', 'ours')?.met, true);
   assert.equal(
-    pick('uws', 'seed').clientBound,
+    pick('uws', 'seed')?.clientBound,
     true,
     'a client-bound run is carried into the table',
   );

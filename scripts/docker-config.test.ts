@@ -245,7 +245,7 @@ test('Dockerfiles: pinned Node base as a build argument, multi-stage, own worksp
   for (const [file, workspace] of [
     ['server/Dockerfile', 'server'],
     ['client-bench/Dockerfile', 'client-bench'],
-  ]) {
+  ] as const) {
     const text = readFileSync(path.join(repoRoot, file), 'utf8');
     assert.match(
       text,

@@ -16,7 +16,7 @@ test('make report rebuilds report.md and a self-contained report.html whose char
   await mkdir(runDir);
   await copyFile(fixture, path.join(runDir, 'result.json'));
 
-  const res = await run('node', ['scripts/report.mjs'], { RESULTS_DIR: tmp.dir });
+  const res = await run('node', ['dist/scripts/report.js'], { RESULTS_DIR: tmp.dir });
   assert.equal(res.code, 0, res.stderr);
   assert.match(res.stderr, /rebuilt 1 run report/);
 
@@ -54,7 +54,7 @@ test('make report rebuilds report.md and a self-contained report.html whose char
 test('make report with an empty results folder says there is nothing to do', async (t) => {
   const tmp = await tempDir('wsbench-report-');
   t.after(tmp.remove);
-  const res = await run('node', ['scripts/report.mjs'], { RESULTS_DIR: tmp.dir });
+  const res = await run('node', ['dist/scripts/report.js'], { RESULTS_DIR: tmp.dir });
   assert.equal(res.code, 0, res.stderr);
   assert.match(res.stderr, /nothing to do/);
 });

@@ -16,7 +16,7 @@ import {
 test('SIGINT during the measured window stops server and client and keeps a partial result', async (t) => {
   const tmp = await tempDir('wsbench-sigint-');
   t.after(tmp.remove);
-  const bench = start('node', ['scripts/bench.mjs'], {
+  const bench = start('node', ['dist/scripts/bench.js'], {
     MODE: 'ws',
     CLIENTS: '4',
     DURATION: '60',

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { loadResultSchema, validate } from '../client-bench/schema-check.js';
+import { loadResultSchema, validate } from '../testkit/client-schema-check.js';
 
 /** The repository root (tests run from dist/scripts/). */
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -206,7 +206,7 @@ export function benchResultSchema(): Record<string, any> {
   );
   return {
     ...client,
-    required: [...client.required, ...ext.required],
+    required: [...(client.required ?? []), ...ext.required],
     properties: { ...client.properties, ...ext.properties },
     $defs: { ...client.$defs, ...ext.$defs },
   };

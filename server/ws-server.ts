@@ -1,7 +1,7 @@
 // The node:http + ws plumbing shared by the two ws modes: HTTP routes on the WebSocket port, the
 // client list, listen and shutdown. The modes differ only in how they fan ticks out and reply.
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { Socket, type AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CLOSE } from '../protocol/codes.js';
 import { handlerFailed } from './guard.js';
@@ -17,6 +17,25 @@ export interface WsClient {
   slowClosed: boolean;
 }
 
+/**
+ * A request (the upgrade included) must arrive whole within 10 s, checked every second: a
+ * slowloris client dribbling its headers byte by byte is closed after 10-11 s (node's defaults,
+ * 60 s checked every 30 s, held one for 90 s). uWS closes such a connection after ~10 s itself.
+ */
+const HTTP_LIMITS: http.ServerOptions = {
+  headersTimeout: 10_000,
+  requestTimeout: 10_000,
+  connectionsCheckingInterval: 1_000,
+};
+function clientErrorReply(code: string | undefined): string {
+  const status =
+    code === 'HPE_HEADER_OVERFLOW'
+      ? '431 Request Header Fields Too Large'
+      : code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? '408 Request Timeout'
+        : '400 Bad Request';
+  return `HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`;
+}
 /** How long a closing handshake may take before the socket is destroyed. */
 const CLOSE_GRACE_MS = 1000;
 
@@ -32,7 +51,7 @@ export class WsServer {
     private readonly reply: (c: WsClient, text: string) => void,
   ) {
     const { routes, config } = ctx;
-    this.server = http.createServer((req, res) => {
+    this.server = http.createServer(HTTP_LIMITS, (req, res) => {
       const path = HttpRoutes.pathOf(req.url ?? '/');
       const send = (r: HttpReply) => {
         if (res.destroyed) return;
@@ -47,7 +66,13 @@ export class WsServer {
       } else send(routes.reply(path));
     });
     // An aborted or malformed HTTP request only ever affects its own socket.
-    this.server.on('clientError', (_err, socket) => socket.destroy());
+    // A bad request gets the status node's default handler would send (431 for too-large
+    // headers, 408 for a request that took too long, else 400), then the socket is destroyed.
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+      if (socket instanceof Socket && socket.writable && socket.bytesWritten === 0)
+        socket.write(clientErrorReply(err.code));
+      socket.destroy();
+    });
     this.wss = new WebSocketServer({
       server: this.server,
       perMessageDeflate: false,

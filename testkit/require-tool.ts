@@ -1,15 +1,10 @@
 // Tests that need a system tool skip when it is missing, unless WSBENCH_REQUIRE_ALL=1 (set by
 // .ci/run), where a missing tool is a failure: CI must never go green by skipping.
-import { execFileSync } from 'node:child_process';
 import type { TestContext } from 'node:test';
+import { which } from '../scripts/lib/proc.js';
 
-export function which(tool: string): string | null {
-  try {
-    return execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim() || null;
-  } catch {
-    return null;
-  }
-}
+/** The one PATH lookup (scripts/lib/proc.ts). */
+export { which };
 
 export const requireAll = process.env.WSBENCH_REQUIRE_ALL === '1';
 
@@ -20,7 +15,7 @@ export const requireAll = process.env.WSBENCH_REQUIRE_ALL === '1';
  */
 export function requireTool(t: TestContext, tool: string, hint = 'make deps'): string | null {
   const path = which(tool);
-  if (path) return path;
+  if (path !== null) return path;
   const msg = `${tool} not found on PATH (install it with: ${hint})`;
   if (requireAll) throw new Error(`${msg}; WSBENCH_REQUIRE_ALL=1 turns this skip into a failure`);
   t.skip(msg);

@@ -1,0 +1,68 @@
+// make bench (native): one benchmark run. Settings: lib/config.ts (flags or the env the Makefile
+// exports: MODE CLIENTS DURATION WARMUP RATE SYMBOLS PIN ...). Writes RESULTS_DIR/<run-id>/
+// {result.json,report.md,report.html,server.log,client.log}, points RESULTS_DIR/latest at it,
+// prints one JSON line with the paths on stdout. Ctrl-C stops every process it started and keeps
+// what was measured (exit 130).
+import { runMain } from '../protocol/cli.js';
+import { EXIT } from '../protocol/codes.js';
+import { BENCH_FLAGS, BENCH_HELP, planOf, readConfig } from './lib/config.js';
+import { errorText } from './lib/format.js';
+import { runSummary } from './lib/print.js';
+import { Progress } from './lib/progress.js';
+import { writeRunReports } from './lib/report.js';
+import { displayPath, makeUniqueDir, pointLink, resultsDir, stampId } from './lib/results.js';
+import { runBench } from './lib/run.js';
+import { abortOnSignals } from './lib/signals.js';
+import { assertBuilt, NativeRuntime } from './runtimes/native.js';
+
+const NAME = 'wsbench-bench';
+
+async function main(): Promise<number> {
+  const cfg = readConfig(NAME, BENCH_FLAGS, BENCH_HELP);
+  if (cfg === null) return EXIT.ok;
+  try {
+    assertBuilt();
+  } catch (err) {
+    console.error(`${NAME}: ${errorText(err)}`);
+    return EXIT.failed;
+  }
+  const root = resultsDir();
+  const { id: runId, dir: runDir } = await makeUniqueDir(root, stampId(cfg.mode));
+  const progress = new Progress(`bench ${cfg.mode}`, cfg.warmup + cfg.duration + 3);
+  const controller = abortOnSignals((sig) => {
+    progress.note(`${sig}: stopping every process, keeping what was measured…`);
+  });
+  progress.note(
+    `run ${runId}: ${cfg.clients} client(s), ${cfg.duration}s after ${cfg.warmup}s warm-up, rate ${cfg.rate > 0 ? cfg.rate : 'max'} → ${displayPath(runDir)}`,
+  );
+  const command = `MODE=${cfg.mode} CLIENTS=${cfg.clients} DURATION=${cfg.duration} WARMUP=${cfg.warmup} RATE=${cfg.rate} SYMBOLS=${cfg.symbols} node dist/scripts/bench.js`;
+  const runtime = new NativeRuntime(cfg, controller.signal);
+  const { result, resultFile, exitCode } = await runBench(runtime, planOf(cfg), {
+    runDir,
+    runId,
+    progress,
+    signal: controller.signal,
+    command,
+    prometheus: cfg.prometheus,
+  });
+  progress.phase('report', 'writing report.md and report.html');
+  const reports = await writeRunReports(runDir);
+  await pointLink(root, 'latest', runDir);
+  progress.endLine();
+  console.error(runSummary(result));
+  console.error(`  result  ${resultFile}\n  report  ${reports.md}\n          ${reports.html}`);
+  console.log(
+    JSON.stringify({
+      event: 'result',
+      runId,
+      runDir,
+      result: resultFile,
+      reportMd: reports.md,
+      reportHtml: reports.html,
+      exitCode,
+    }),
+  );
+  return exitCode;
+}
+
+runMain(main);

@@ -1,0 +1,289 @@
+// The Docker runtime: the server container of the running stack (make up), client-bench as a
+// one-off container of the same compose project (`compose run client`), CPU/RSS of both read
+// from the stack's Prometheus. Results land on the host under RESULTS_DIR (mounted at /results).
+import { chownSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { ModeName } from '../../protocol/modes.js';
+import { errorText, round } from '../lib/format.js';
+import { runToEnd, start } from '../lib/proc.js';
+import type { DockerBlock, Placement, Resources, RunPlan } from '../lib/result.js';
+import { NO_USAGE, type Usage } from '../lib/sampler.js';
+import { repoRoot } from '../lib/versions.js';
+import type { ClientHandle, RunContext, Runtime, ServerHandle, Window } from './runtime.js';
+
+const CONTAINER_RESULTS = '/results';
+/** Prometheus scrapes every second (prometheus/prometheus.yml). */
+const SAMPLE_S = 1;
+const STACK = path.join(repoRoot, 'scripts/stack.sh');
+
+/** KEY=VALUE lines of .env, which compose reads too; the environment wins over it. */
+function dotenv(): Record<string, string> {
+  const out: Record<string, string> = {};
+  const file = path.join(repoRoot, '.env');
+  if (!existsSync(file)) return out;
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
+    if (m?.[1] !== undefined) out[m[1]] = (m[2] ?? '').trim().replace(/^(['"])(.*)\1$/, '$2');
+  }
+  return out;
+}
+
+/** A setting from the environment, else .env, else the default. */
+export function stackSetting(name: string, def: string): string {
+  const v = process.env[name];
+  if (v !== undefined && v !== '') return v;
+  return dotenv()[name] ?? def;
+}
+
+/** `scripts/stack.sh <args>`; throws with its stderr when it fails. */
+export async function stack(...args: string[]): Promise<string> {
+  const r = await runToEnd('bash', [STACK, ...args]);
+  if (r.code !== 0)
+    throw new Error(`scripts/stack.sh ${args.join(' ')} failed: ${r.stderr.trim()}`);
+  return r.stdout.trim();
+}
+
+/** The modes whose server container runs in the stack. */
+export async function runningModes(): Promise<string[]> {
+  return (await stack('modes')).split('\n').filter((l) => l !== '');
+}
+
+const PORT_VARS: Record<ModeName, [string, string]> = {
+  'ws-naive': ['SERVER_WS_NAIVE_PORT', '8081'],
+  ws: ['SERVER_WS_PORT', '8082'],
+  uws: ['SERVER_UWS_PORT', '8083'],
+};
+
+export class DockerRuntime implements Runtime {
+  readonly name = 'docker' as const;
+  readonly project = stackSetting('WSBENCH_PROJECT', 'wsbench');
+  readonly promUrl = `http://127.0.0.1:${stackSetting('PROMETHEUS_PORT', '9090')}`;
+  private mode: ModeName = 'uws';
+  private runId = '';
+  private readonly started = Date.now();
+
+  place(): Promise<Placement> {
+    const serverSet = stackSetting('SERVER_CPUSET', '');
+    const clientSet = stackSetting('CLIENT_CPUSET', '');
+    const limits = `SERVER_CPUS=${stackSetting('SERVER_CPUS', '0')} CLIENT_CPUS=${stackSetting('CLIENT_CPUS', '0')}`;
+    const pinned = serverSet !== '' || clientSet !== '';
+    return Promise.resolve({
+      pinned,
+      cpus: 0,
+      reason: pinned
+        ? `docker cpuset; ${limits}`
+        : `docker, no cpuset (set SERVER_CPUSET/CLIENT_CPUSET in .env); ${limits}`,
+      server: { cores: serverSet !== '' ? serverSet : null },
+      client: { cores: clientSet !== '' ? clientSet : null },
+      // the orchestrator runs on the host, outside both containers
+      orchestrator: { cores: null },
+    });
+  }
+
+  startServer(plan: RunPlan): Promise<ServerHandle> {
+    this.mode = plan.mode;
+    const [portVar, def] = PORT_VARS[plan.mode];
+    return Promise.resolve({
+      wsUrl: `ws://server-${plan.mode}:8080/`,
+      httpBase: `http://127.0.0.1:${stackSetting(portVar, def)}`,
+      pid: null,
+      alive: () => true,
+      // the stack's server keeps running (make down stops it)
+      stop: () => Promise.resolve(null),
+    });
+  }
+
+  startClient(
+    plan: RunPlan,
+    server: ServerHandle,
+    ctx: RunContext,
+    _placement: Placement,
+    extraArgs: readonly string[],
+  ): ClientHandle {
+    // the run folder, writable by the container's user (root on the host maps to uid 1000)
+    const hostUid = process.getuid?.() ?? 1000;
+    const hostGid = process.getgid?.() ?? 1000;
+    const uid = hostUid === 0 ? 1000 : hostUid;
+    const gid = hostUid === 0 ? 1000 : hostGid;
+    if (hostUid === 0) chownSync(ctx.runDir, uid, gid);
+    const runName = path.basename(ctx.runDir);
+    this.runId = ctx.runId;
+    const tty = process.stdin.isTTY && process.stderr.isTTY;
+    const metricsArgs = extraArgs.includes('--metrics-port') ? [] : ['--metrics-port', '9464'];
+    // prettier-ignore
+    const args = [
+      STACK, 'compose', '--profile', 'bench', 'run', '--rm', '--no-deps', '--use-aliases',
+      ...(tty ? [] : ['-T']),
+      '--label', `wsbench.mode=${plan.mode}`, '--label', `wsbench.run_id=${ctx.runId}`,
+      'client',
+      '--url', server.wsUrl, '--clients', String(plan.clients),
+      '--duration', String(plan.duration), '--warmup', String(plan.warmup),
+      ...metricsArgs, '--run-id', ctx.runId,
+      '--out', `${CONTAINER_RESULTS}/${runName}/client-result.json`,
+    ];
+    // Not detached and on the terminal: a Ctrl-C reaches compose too, which stops the container.
+    const proc = start('client', 'bash', args, {
+      detached: false,
+      stdio: 'inherit',
+      env: { ...process.env, WSBENCH_UID: String(uid), WSBENCH_GID: String(gid) },
+    });
+    const exited = proc.exited.then(async (e) => {
+      if (hostUid === 0) await runToEnd('chown', ['-R', `${hostUid}:${hostGid}`, ctx.runDir]);
+      return e;
+    });
+    return {
+      pid: null,
+      resultFile: path.join(ctx.runDir, 'client-result.json'),
+      exited,
+      running: () => proc.running,
+      stop: async (sig, ms) => {
+        if (proc.running) await proc.stop(sig, ms);
+        return exited;
+      },
+      metricsPort: Promise.resolve(null),
+    };
+  }
+
+  async sample(window: Window): Promise<Resources> {
+    const [server, client] = await Promise.all([
+      this.usage(`job="wsbench-server",mode="${this.mode}"`, window),
+      this.usage(`job="wsbench-client",run_id="${this.runId}"`, window),
+    ]);
+    return {
+      intervalMs: SAMPLE_S * 1000,
+      windowSec: (window.to - window.from) / 1000,
+      source: `prometheus ${this.promUrl}`,
+      server,
+      client,
+      machine: null,
+    };
+  }
+
+  async extra(ctx: RunContext): Promise<{ docker: DockerBlock; prometheusUrl: string }> {
+    return {
+      docker: {
+        project: this.project,
+        serverService: `server-${this.mode}`,
+        images: await this.images(),
+        grafanaUrl: this.grafanaLink(ctx.runId, this.started, Date.now()),
+      },
+      prometheusUrl: this.promUrl,
+    };
+  }
+
+  /** CPU (cores) and RSS of one Prometheus target over the window, like the native sampler. */
+  private async usage(selector: string, w: Window): Promise<Usage> {
+    try {
+      const [cpu, rss] = await Promise.all([
+        this.queryRange(`max(process_cpu_seconds_total{${selector}})`, w),
+        this.queryRange(`max(process_resident_memory_bytes{${selector}})`, w),
+      ]);
+      const rssMax = rss.length > 0 ? Math.max(...rss.map((p) => p[1])) : null;
+      const first = cpu[0];
+      const last = cpu[cpu.length - 1];
+      if (first === undefined || last === undefined || cpu.length < 2)
+        return { ...NO_USAGE, rssMaxBytes: rssMax };
+      const rssAt = new Map(rss);
+      const samples: [number, number, number][] = [];
+      for (let i = 1; i < cpu.length; i++) {
+        const a = cpu[i - 1];
+        const b = cpu[i];
+        if (a === undefined || b === undefined) continue;
+        samples.push([
+          round(b[0] - w.from / 1000),
+          round((b[1] - a[1]) / (b[0] - a[0])),
+          rssAt.get(b[0]) ?? 0,
+        ]);
+      }
+      return {
+        cpuCores: round((last[1] - first[1]) / (last[0] - first[0])),
+        sysCores: null,
+        rssMaxBytes: rssMax,
+        samples,
+      };
+    } catch (err) {
+      process.stderr.write(
+        `wsbench-bench: no resource figures from Prometheus (${errorText(err)})\n`,
+      );
+      return NO_USAGE;
+    }
+  }
+
+  private async queryRange(query: string, w: Window): Promise<[number, number][]> {
+    const q = new URLSearchParams({
+      query,
+      start: String(w.from / 1000),
+      end: String(w.to / 1000),
+      step: `${SAMPLE_S}s`,
+    });
+    const res = await fetch(`${this.promUrl}/api/v1/query_range?${q.toString()}`, {
+      signal: AbortSignal.timeout(5000),
+    });
+    const body = (await res.json()) as {
+      status: string;
+      error?: string;
+      data?: { result: { values: [number, string][] }[] };
+    };
+    if (body.status !== 'success') throw new Error(`${query}: ${body.error ?? res.status}`);
+    return (body.data?.result[0]?.values ?? []).map(([t, v]) => [t, Number(v)]);
+  }
+
+  /** The provisioned dashboard that has a `mode` variable (wsbench-overview). */
+  private dashboardUid(): string {
+    const dir = path.join(repoRoot, 'grafana/dashboards');
+    const files = existsSync(dir)
+      ? readdirSync(dir)
+          .filter((f) => f.endsWith('.json'))
+          .sort()
+      : [];
+    for (const f of files) {
+      try {
+        const d = JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as {
+          uid?: string;
+          templating?: { list?: { name?: string }[] };
+        };
+        if (d.uid !== undefined && d.templating?.list?.some((v) => v.name === 'mode') === true)
+          return d.uid;
+      } catch {
+        // not a dashboard: skip it
+      }
+    }
+    return 'wsbench-overview';
+  }
+
+  grafanaLink(runId: string, fromMs: number, toMs: number): string {
+    const q = new URLSearchParams({
+      from: String(fromMs - 5000),
+      to: String(toMs + 5000),
+      'var-mode': this.mode,
+      'var-run_id': runId,
+    });
+    return `http://127.0.0.1:${stackSetting('GRAFANA_PORT', '3000')}/d/${this.dashboardUid()}?${q.toString()}`;
+  }
+
+  /** Image references and ids (docker image inspect). */
+  async images(): Promise<Record<string, unknown>> {
+    const inspect = async (ref: string): Promise<string | null> => {
+      const r = await runToEnd('docker', ['image', 'inspect', '-f', '{{.Id}}', ref]);
+      return r.code === 0 && r.stdout.trim() !== '' ? r.stdout.trim() : null;
+    };
+    const tag = stackSetting('WSBENCH_TAG', 'local');
+    return {
+      server: { ref: `wsbench/server:${tag}`, id: await inspect(`wsbench/server:${tag}`) },
+      client: {
+        ref: `wsbench/client-bench:${tag}`,
+        id: await inspect(`wsbench/client-bench:${tag}`),
+      },
+      nodeBase: stackSetting('NODE_IMAGE', 'node:20.18.0-bookworm-slim'),
+    };
+  }
+
+  async grafanaRunning(): Promise<boolean> {
+    // prettier-ignore
+    const r = await runToEnd('docker', [
+      'ps', '-q', '--filter', `label=com.docker.compose.project=${this.project}`,
+      '--filter', 'label=wsbench.role=grafana', '--filter', 'status=running',
+    ]);
+    return r.code === 0 && r.stdout.trim() !== '';
+  }
+}

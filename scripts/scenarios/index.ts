@@ -1,0 +1,17 @@
+// The compare scenarios: one file each, one line here. A scenario says how many clients and what
+// rate a run of it uses, given the compare settings (CLIENTS, STEADY_RATE).
+import { fanout } from './fanout.js';
+import { firehose } from './firehose.js';
+import { steady } from './steady.js';
+import type { Scenario, ScenarioPlan, ScenarioSettings } from './scenario.js';
+
+export type { Scenario, ScenarioPlan, ScenarioSettings } from './scenario.js';
+
+export const SCENARIOS = { firehose, fanout, steady } as const satisfies Record<string, Scenario>;
+export type ScenarioName = keyof typeof SCENARIOS;
+export const SCENARIO_NAMES = Object.keys(SCENARIOS) as ScenarioName[];
+
+export function scenarioPlan(name: ScenarioName, s: ScenarioSettings): ScenarioPlan {
+  const sc: Scenario = SCENARIOS[name];
+  return { name, ...sc.plan(s), description: sc.describe(s) };
+}
