@@ -54,6 +54,10 @@ export interface Health {
   uptimeSec: number;
   clients: number;
   rate: number;
+  /** How the pacer waits: sleep, spin or interval (--pacer). */
+  pacer: string;
+  /** µs of CPU burnt per tick (--burn-us test aid; 0 = off). */
+  burnUs: number;
   symbols: readonly string[];
   versions: Versions;
   /** What ran: the Node binary and the uWS package whose native binary loaded (null: no uws). */
@@ -64,6 +68,8 @@ export interface Health {
 export interface RouteContext {
   mode: string;
   rate: number;
+  pacer: () => string;
+  burnUs: number;
   generator: Generator;
   stats: ServerStats;
   metrics: ServerMetrics;
@@ -116,6 +122,8 @@ export class HttpRoutes {
       uptimeSec: Math.round((Date.now() - c.startedAtMs) / 100) / 10,
       clients: c.stats.clientsConnected,
       rate: c.rate,
+      pacer: c.pacer(),
+      burnUs: c.burnUs,
       symbols: c.generator.symbols,
       // The uws package that loaded, not the alias' (an image keeps only the one that loads).
       versions: { ...c.versions, uws: loadedUws()?.version ?? c.versions.uws },
