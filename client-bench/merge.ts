@@ -111,6 +111,15 @@ export function readShard(file: string, text: string): ShardFile {
         `${file}: ${path} is ${show(v)}, expected a ${kind} (not a client-bench shard result)`,
       );
   }
+  for (const key of ['latencyUs', 'connectUs', 'rttUs'] as const) {
+    try {
+      hdr.decodeFromCompressedBase64(String(at(json, `histograms.${key}`)), 64).destroy();
+    } catch (err) {
+      refuse(
+        `${file}: histograms.${key} is not an encoded HDR histogram (${err instanceof Error ? err.message : String(err)})`,
+      );
+    }
+  }
   const sh = shard as { index: number; count: number };
   if (!Number.isInteger(sh.index) || sh.index < 1 || sh.index > sh.count)
     refuse(
