@@ -125,6 +125,7 @@ test('the objects fit together: selectors, ports, Indexed Job -> shards, start-t
     { name: 'ws', containerPort: 8080, protocol: 'TCP' },
   ]);
   assert.equal(at(serverContainer, 'readinessProbe.httpGet.path'), '/health');
+  assert.equal(envOf(serverContainer).get('WSBENCH_CLOCK')?.value, 'wall', 'server clock');
 
   const job = find('Job', 'wsbench-client');
   assert.equal(at(job, 'spec.completionMode'), 'Indexed');
