@@ -18,6 +18,8 @@ export MODE CLIENTS DURATION WARMUP RATE SYMBOLS MODES REPEATS SCENARIOS
 include mk/docker.mk
 # Sharded clients merged exactly (merge).
 include mk/cluster.mk
+# Ablation, soak, fault scenarios (ablation, soak).
+include mk/ops.mk
 RUNTIME ?= $(RUNTIME_DETECTED)
 
 .PHONY: help deps install build test lint format bench bench-native compare report clean

@@ -11,7 +11,9 @@ import {
   parse,
   parseCli,
   type Parser,
+  UsageError,
 } from '../protocol/cli.js';
+import { parseShard, parseStartAt, shardProblem, shareOf, type Shard } from './shard.js';
 
 export const MAX_WORKERS = 8;
 export const MAX_CLIENTS = 100_000;
@@ -172,6 +174,22 @@ export const FLAGS = defineFlags({
     default: [],
     parse: loopbackList,
   },
+  shard: {
+    long: 'shard',
+    arg: 'I/N',
+    env: ['WSBENCH_SHARD'],
+    help: "be shard I of N (1-based): connection k is shard (k mod N)+1's; --clients is the total",
+    default: null,
+    parse: orAbsent(parseShard),
+  },
+  startAt: {
+    long: 'start-at',
+    arg: 'T',
+    env: ['WSBENCH_START_AT'],
+    help: 'common start by the wall clock: warm-up from T, window from T+warmup (needed by --shard)',
+    default: null,
+    parse: orAbsent(parseStartAt),
+  },
 });
 
 /** The validated settings of one run (the flag table's values, workers resolved). */
@@ -198,11 +216,17 @@ export interface Config {
   pingInterval: number;
   /** Local addresses to bind connections to, round-robin (spreads ephemeral ports). */
   sourceAddresses: string[];
+  /** --shard I/N: `clients` is then this shard's share; null = the process is the whole run. */
+  shard: Shard | null;
+  /** --clients as given: the total over all shards (= clients without --shard). */
+  totalClients: number;
+  /** --start-at, epoch ms: warm-up from here, the window from here + warmup (wall clock). */
+  startAt: number | null;
 }
 
 export function helpText(): string {
   return cliHelp(FLAGS, {
-    usage: 'client-bench [options]',
+    usage: 'client-bench [options]   |   client-bench merge SHARD.json... (see merge --help)',
     about: [
       'Measures a wsbench broadcast server: delivered msg/s, latency (receive time - tick ts),',
       'gaps/duplicates/reorders, connect time, and its own CPU. Progress and summary on stderr.',
@@ -226,6 +250,12 @@ export function parseArgs(
   const parsed = parseCli(PROGRAM, FLAGS, argv, { env });
   if (parsed.help) return { help: true };
   const v = parsed.values;
-  const workers = v.workers > 0 ? v.workers : Math.max(1, Math.min(cores, v.clients, MAX_WORKERS));
-  return { help: false, config: { ...v, workers: Math.min(workers, v.clients) } };
+  const problem = shardProblem(v.shard, v.clients, v.startAt, v.warmup, v.duration);
+  if (problem !== null) throw new UsageError(`${PROGRAM}: ${problem}`);
+  const clients = v.shard === null ? v.clients : shareOf(v.clients, v.shard);
+  const workers = v.workers > 0 ? v.workers : Math.max(1, Math.min(cores, clients, MAX_WORKERS));
+  return {
+    help: false,
+    config: { ...v, clients, totalClients: v.clients, workers: Math.min(workers, clients) },
+  };
 }

@@ -15,18 +15,13 @@ import { WorkerPool } from './pool.js';
 import { Progress } from './progress.js';
 import { buildResult, formatSummary, type Result } from './result.js';
 import { probeHealth, readServerSent } from './target.js';
+import { plannedWindow, runIdFor, shardLabels } from './shard.js';
 
+/** ms -> seconds, to a tenth (the progress line shows it). */
+const tenths = (ms: number) => Math.round(ms / 100) / 10;
 const REPORT_TIMEOUT_MS = 5000;
 /** After their reports the workers close their connections; this long before they are killed. */
 const EXIT_GRACE_MS = 4000;
-
-function runIdFor(d: Date, mode: string): string {
-  const p = (n: number) => String(n).padStart(2, '0');
-  return (
-    `${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}-` +
-    `${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}-${mode.replace(/[^A-Za-z0-9._-]/g, '_')}`
-  );
-}
 
 /** The first abort wins: its reason goes into the result and its code becomes the exit code. */
 class Abort {
@@ -72,6 +67,10 @@ interface Window {
 /** One run: the phases in order, with their shared state in fields instead of closures. */
 class ClientRun {
   private readonly startedAt = new Date();
+  /** --start-at: the window by the wall clock (epoch ms), the same on every shard. */
+  private readonly plan: { start: number; end: number } | null;
+  /** How late the window opened against the plan, ms. */
+  private lateMs = 0;
   private readonly abort = new Abort();
   private readonly sab: SharedArrayBuffer;
   private readonly progress: Progress;
@@ -89,6 +88,7 @@ class ClientRun {
 
   constructor(private readonly cfg: Config) {
     this.sab = newSharedCounters(cfg.workers);
+    this.plan = plannedWindow(cfg.startAt, cfg.warmup, cfg.duration);
     this.progress = new Progress(this.sab, cfg.workers, cfg.clients, process.stderr, !cfg.quiet);
     this.ticker = setInterval(() => {
       this.progress.tick(this.phase);
@@ -107,7 +107,10 @@ class ClientRun {
     const cfg = this.cfg;
     const target = await this.probe();
     if (target === null) return EXIT.badInput;
-    const runId = cfg.runId ?? runIdFor(this.startedAt, target.mode);
+    // Shards derive the same id from their common start.
+    const runId =
+      cfg.runId ??
+      runIdFor(cfg.startAt !== null ? new Date(cfg.startAt) : this.startedAt, target.mode);
     if (!(await this.startMetrics(target.mode, runId))) return EXIT.badInput;
     this.pool = this.startWorkers();
     process.on('SIGINT', this.onSigint);
@@ -141,7 +144,7 @@ class ClientRun {
     if (port === null) return true;
     const register = createRegistry(
       { sab: this.sab, workers: this.cfg.workers, cpuCores: () => this.progress.cpuCores() },
-      { mode, run_id: runId },
+      { mode, run_id: runId, ...shardLabels(this.cfg.shard) },
     );
     try {
       this.metricsServer = await serveMetrics(register, port);
@@ -194,24 +197,31 @@ class ClientRun {
     return true;
   }
 
-  /** Sleeps `seconds` while the progress line shows `label i/N s`. */
-  private async timed(label: string, seconds: number): Promise<void> {
+  /** Sleeps `ms` (default `seconds`) while the progress line shows `label i/N s`. */
+  private async timed(label: string, seconds: number, ms = seconds * 1000): Promise<void> {
     const t0 = Date.now();
     this.phase = `${label} 0/${seconds}s`;
     const tick = setInterval(() => {
       this.phase = `${label} ${Math.round((Date.now() - t0) / 1000)}/${seconds}s`;
     }, 200);
-    await this.abort.sleep(seconds * 1000);
+    await this.abort.sleep(ms);
     clearInterval(tick);
   }
 
   private async warmup(): Promise<void> {
-    if (this.abort.reason === null && this.cfg.warmup > 0)
-      await this.timed('warmup', this.cfg.warmup);
+    // With --start-at the warm-up ends at the planned window start by the wall clock.
+    const ms = this.plan ? this.plan.start - Date.now() : this.cfg.warmup * 1000;
+    if (this.abort.reason === null && ms > 0)
+      await this.timed('warmup', this.plan ? tenths(ms) : this.cfg.warmup, ms);
   }
 
   private async measure(pool: WorkerPool): Promise<Window | null> {
     if (this.abort.reason !== null) return null;
+    this.lateMs = this.plan ? Math.max(0, Date.now() - this.plan.start) : 0;
+    if (this.lateMs > 250)
+      process.stderr.write(
+        `client-bench: window started ${String(this.lateMs)} ms after --start-at + warm-up (connecting took longer); it still ends on time\n`,
+      );
     await this.abort.until(pool.startWindow());
     const serverSentBefore = await readServerSent(this.cfg.url);
     const window: Window = {
@@ -220,7 +230,8 @@ class ClientRun {
       cpu: process.cpuUsage(),
       serverSentBefore,
     };
-    await this.timed('run', this.cfg.duration);
+    const ms = this.plan ? Math.max(0, this.plan.end - Date.now()) : this.cfg.duration * 1000;
+    await this.timed('run', this.plan ? tenths(ms) : this.cfg.duration, ms);
     return window;
   }
 
@@ -267,6 +278,12 @@ class ClientRun {
       serverSent: before !== null && after !== null ? after - before : null,
       cpuCores: windowWallSec > 0 ? (cpu.user + cpu.system) / 1e6 / windowWallSec : 0,
       aborted: this.abort.reason,
+      shard: this.cfg.shard && {
+        ...this.cfg.shard,
+        totalClients: this.cfg.totalClients,
+        startAt: this.cfg.startAt,
+        lateMs: this.lateMs,
+      },
     });
     if (missing > 0) result.client.clientBound = true;
     return result;
@@ -293,6 +310,10 @@ class ClientRun {
 }
 
 runMain(async () => {
+  if (process.argv[2] === 'merge') {
+    const { mergeMain } = await import('./merge.js');
+    return mergeMain(process.argv.slice(3));
+  }
   try {
     useClockFromEnv();
   } catch (err) {

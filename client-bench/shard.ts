@@ -148,3 +148,19 @@ export function fingerprintOf(r: Comparable, ver = clientVersion()): string {
     .digest('hex')
     .slice(0, 16);
 }
+
+/** The window planned by --start-at on the wall clock (epoch ms), or null without it. */
+export function plannedWindow(
+  startAt: number | null,
+  warmupS: number,
+  durationS: number,
+): { start: number; end: number } | null {
+  if (startAt === null) return null;
+  const start = startAt + warmupS * 1000;
+  return { start, end: start + durationS * 1000 };
+}
+
+/** The extra metric label of a shard: `shard="I"` (none without --shard). */
+export function shardLabels(shard: Shard | null): Record<string, string> {
+  return shard === null ? {} : { shard: String(shard.index) };
+}
