@@ -25,6 +25,50 @@ export interface Aggregate {
   failed: number;
   /** The merged histograms, encodeIntoCompressedBase64 (µs): what a merge across shards adds. */
   encoded: { latencyUs: string; connectUs: string; rttUs: string };
+  /** Per second since the run's origin, merged over the workers (HDR added, counts summed). */
+  timeline: AggregateSecond[];
+}
+
+export interface AggregateSecond {
+  second: number;
+  durationUs: number;
+  received: number;
+  gaps: number;
+  open: number;
+  latencyUs: { p50: number; p99: number; max: number; count: number };
+  /** The second's merged HDR histogram, encodeIntoCompressedBase64 (µs). */
+  encoded: string;
+}
+
+function mergeTimeline(reports: readonly WorkerReport[]): AggregateSecond[] {
+  const bySecond = new Map<number, WorkerReport['timeline']>();
+  for (const r of reports)
+    for (const s of r.timeline) {
+      const list = bySecond.get(s.second);
+      if (list === undefined) bySecond.set(s.second, [s]);
+      else list.push(s);
+    }
+  return [...bySecond.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([second, parts]) => {
+      const h = merged(parts.map((p) => p.latency));
+      const out: AggregateSecond = {
+        second,
+        durationUs: Math.max(...parts.map((p) => p.durationUs)),
+        received: parts.reduce((a, p) => a + p.received, 0),
+        gaps: parts.reduce((a, p) => a + p.gaps, 0),
+        open: parts.reduce((a, p) => a + p.open, 0),
+        latencyUs: {
+          p50: pct(h, 50),
+          p99: pct(h, 99),
+          max: h.totalCount > 0 ? h.maxValue : 0,
+          count: h.totalCount,
+        },
+        encoded: hdr.encodeIntoCompressedBase64(h),
+      };
+      h.destroy();
+      return out;
+    });
 }
 
 export function merged(encoded: readonly string[]): hdr.Histogram {
@@ -105,6 +149,7 @@ export function aggregate(reports: readonly WorkerReport[]): Aggregate {
       connectUs: hdr.encodeIntoCompressedBase64(con),
       rttUs: hdr.encodeIntoCompressedBase64(rtt),
     },
+    timeline: mergeTimeline(reports),
   };
   lat.destroy();
   rtt.destroy();

@@ -405,3 +405,79 @@ test('server dies mid-run: partial result with the abort reason, exit 3', async 
     srv.kill('SIGKILL');
   }
 });
+
+test('timeline: one entry per second across warm-up and window, adding up to the window counts', async () => {
+  const s = await server({ kind: 'steady', rate: 500 }, 1);
+  const { code, result, stderr } = await runClient([
+    '-u',
+    s.url,
+    '-c',
+    '2',
+    '-d',
+    '3',
+    '-w',
+    '2',
+    '-j',
+    '-q',
+  ]);
+  assert.equal(code, 0, stderr);
+  assert.ok(result?.timeline);
+  assertValid(result);
+  const phases = result.timeline.map((e) => e.phase);
+  assert.deepEqual(
+    [...phases].sort(
+      (a, b) =>
+        ['connect', 'warmup', 'window'].indexOf(a) - ['connect', 'warmup', 'window'].indexOf(b),
+    ),
+    phases,
+    'phases in order',
+  );
+  const warm = result.timeline.filter((e) => e.phase === 'warmup');
+  const win = result.timeline.filter((e) => e.phase === 'window');
+  assert.ok(warm.length >= 1, `warm-up seconds: ${phases.join(',')}`);
+  assert.ok(win.length >= 3 && win.length <= 4, `window seconds: ${phases.join(',')}`);
+  for (let i = 1; i < result.timeline.length; i++)
+    assert.equal(
+      (result.timeline[i]?.t ?? 0) - (result.timeline[i - 1]?.t ?? 0) > 0.99,
+      true,
+      'one entry per second',
+    );
+  const winFrames = win.reduce((a, e) => a + e.msgsPerSec * e.durationSec, 0);
+  // The window's seconds start within a second of the window edges: they hold its frames,
+  // give or take the frames of that first fraction of a second.
+  assert.ok(
+    Math.abs(winFrames - result.delivery.received) <= result.throughput.msgsPerSec * 1.1,
+    `timeline ${winFrames} vs window ${result.delivery.received}`,
+  );
+  for (const e of win) {
+    assert.equal(e.open, 2);
+    assert.equal(e.gaps, 0);
+    assert.ok(e.msgsPerSec > 0 && e.p99Us >= e.p50Us && e.maxUs >= e.p99Us);
+  }
+});
+
+test('--burn-ns makes the client the bottleneck and the verdict says so with its ns per frame', async () => {
+  // 16,000 ticks at the window start, 100 µs of busy work each: 1.6 s of work in a 1 s window.
+  // (The spin is calibrated in wall time; on a shared core its CPU share per frame is lower.)
+  const s = await server({ kind: 'burst', perSymbol: 2000, symbols: 8 }, 1);
+  const args = ['-u', s.url, '-c', '1', '-d', '1', '-w', '0', '-j', '-q'];
+  const slow = await runClient([...args, '--burn-ns', '100000']);
+  assert.equal(slow.code, 0, slow.stderr);
+  assert.ok(slow.result?.client.saturation);
+  assertValid(slow.result);
+  assert.equal(slow.result.client.clientBound, true);
+  assert.equal(slow.result.client.saturation.saturated, true);
+  assert.equal(slow.result.client.saturation.burnNs, 100_000);
+  assert.match(
+    slow.result.client.saturation.reason,
+    /busy [\d.]+: the client spent \d+ ns of CPU per delivered frame.*--burn-ns 100000/,
+  );
+  assert.ok((slow.result.client.saturation.nsPerFrame ?? 0) >= 25_000);
+  assert.ok(slow.result.delivery.received < 16_000, 'the slow client could not keep up');
+  const fast = await server({ kind: 'burst', perSymbol: 2000, symbols: 8 }, 1);
+  const calm = await runClient(['-u', fast.url, ...args.slice(2)]);
+  assert.equal(calm.code, 0, calm.stderr);
+  assert.equal(calm.result?.delivery.received, 16_000);
+  assert.equal(calm.result.client.saturation?.saturated, false);
+  assert.equal(calm.result.client.saturation.reason, '');
+});

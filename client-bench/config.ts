@@ -167,6 +167,13 @@ export const FLAGS = defineFlags({
     default: 0,
     parse: parse.int(0, 3_600_000),
   },
+  burnNs: {
+    long: 'burn-ns',
+    arg: 'NS',
+    help: 'spin about NS ns per tick frame: an artificially slow client (tests the verdict)',
+    default: 0,
+    parse: parse.int(0, 1_000_000),
+  },
   sourceAddresses: {
     long: 'source-addresses',
     arg: 'LIST',
@@ -216,6 +223,8 @@ export interface Config {
   pingInterval: number;
   /** Local addresses to bind connections to, round-robin (spreads ephemeral ports). */
   sourceAddresses: string[];
+  /** ns of busy work per tick frame (0 = none): makes the client the bottleneck on purpose. */
+  burnNs: number;
   /** --shard I/N: `clients` is then this shard's share; null = the process is the whole run. */
   shard: Shard | null;
   /** --clients as given: the total over all shards (= clients without --shard). */

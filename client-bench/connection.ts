@@ -1,9 +1,6 @@
 // One measured WebSocket: every text frame is scanned (protocol scanFrame, no JSON.parse),
 // counted, its latency recorded, and its seq checked against the last one of its symbol.
-// Counters are plain numbers on one Tally per worker; nothing here allocates per message except
-// the Uint8Array view handed to the scanner.
-import * as hdr from 'hdr-histogram-js';
-import type { Histogram } from 'hdr-histogram-js';
+// Counters are plain numbers on one Tally per worker; nothing here allocates per message.
 import {
   createScanned,
   FRAME_PONG,
@@ -13,116 +10,11 @@ import {
   type Scanned,
 } from '../protocol/index.js';
 import { LeanWebSocket, OPEN, type FrameSink, type ConnectOptions } from './wsclient.js';
-import { CONNECT_BUCKETS_MS, LATENCY_BUCKETS_US } from './layout.js';
-import { Recorder } from './recorder.js';
+import { CONNECT_BUCKETS_MS } from './layout.js';
+import type { Tally } from './tally.js';
+import { spin } from './burn.js';
 
-export function newHistogram(): Histogram {
-  return hdr.build({
-    bitBucketSize: 64,
-    lowestDiscernibleValue: 1,
-    highestTrackableValue: 60_000_000,
-    numberOfSignificantValueDigits: 3,
-    autoResize: true,
-  });
-}
-
-export type ErrorType = 'connect' | 'disconnect' | 'protocol' | 'server_error';
-export const ERROR_TYPES: readonly ErrorType[] = [
-  'connect',
-  'disconnect',
-  'protocol',
-  'server_error',
-];
-
-/** Everything one worker counts. `window*` fields restart at the window; `total*` never do. */
-export class Tally {
-  // measured window (reset by startWindow)
-  received = 0;
-  bytes = 0;
-  gaps = 0;
-  duplicates = 0;
-  reordered = 0;
-  /** Latency of ticks, µs (window; filled from `interval` by foldInterval). */
-  readonly latency = newHistogram();
-  readonly rtt = newHistogram();
-  // since start (for /metrics and progress; never reset)
-  totalReceived = 0;
-  totalBytes = 0;
-  totalGaps = 0;
-  totalDuplicates = 0;
-  totalReordered = 0;
-  latencySumUs = 0;
-  readonly latencyBuckets = new Float64Array(LATENCY_BUCKETS_US.length + 1);
-  /** Latency of every tick since the last fold (the per-message path records here only). */
-  readonly recorder = new Recorder();
-  /** Latency since the last fold (for the live p99). */
-  readonly interval = newHistogram();
-  /** Connect (TCP + upgrade) time, µs. */
-  readonly connectUs = newHistogram();
-  readonly connectBuckets = new Float64Array(CONNECT_BUCKETS_MS.length + 1);
-  connectSumMs = 0;
-  /** Errors since start, by type (for /metrics). */
-  readonly errorTotals: Record<ErrorType, number> = {
-    connect: 0,
-    disconnect: 0,
-    protocol: 0,
-    server_error: 0,
-  };
-  readonly errors = new Map<ErrorType, { count: number; message: string }>();
-  readonly closes = new Map<number, number>();
-  /** Symbol hash -> dense index, shared by the worker's connections. */
-  readonly symbolIndex = new Map<number, number>();
-  /** Bucket counting for /metrics costs a few compares per message: only when served. */
-  bucketLatency = false;
-  windowOpen = false;
-
-  error(type: ErrorType, message: string): void {
-    this.errorTotals[type]++;
-    const e = this.errors.get(type);
-    if (e) e.count++;
-    else this.errors.set(type, { count: 1, message });
-  }
-
-  /**
-   * Drains the recorder into the window histogram (when the window is open), the Prometheus
-   * buckets and the interval histogram; returns the interval's p99 in µs.
-   */
-  foldInterval(): number {
-    const interval = this.interval;
-    const latency = this.windowOpen ? this.latency : null;
-    const buckets = this.bucketLatency ? this.latencyBuckets : null;
-    const bounds = LATENCY_BUCKETS_US;
-    let sum = 0;
-    this.recorder.drain((v, n) => {
-      interval.recordValueWithCount(v, n);
-      latency?.recordValueWithCount(v, n);
-      if (buckets) {
-        let i = 0;
-        while (i < bounds.length && v > (bounds[i] ?? 0)) i++;
-        buckets[i] = (buckets[i] ?? 0) + n;
-        sum += v * n;
-      }
-    });
-    this.latencySumUs += sum;
-    const p99 =
-      interval.totalCount > 0 ? Math.min(interval.getValueAtPercentile(99), interval.maxValue) : 0;
-    interval.reset();
-    return p99;
-  }
-
-  startWindow(): void {
-    this.received = 0;
-    this.bytes = 0;
-    this.gaps = 0;
-    this.duplicates = 0;
-    this.reordered = 0;
-    this.latency.reset();
-    this.interval.reset();
-    this.rtt.reset();
-    // errors and closes are kept: a disconnect during warm-up must not vanish from the result.
-    this.windowOpen = true;
-  }
-}
+export { newHistogram, Tally, ERROR_TYPES, type ErrorType } from './tally.js';
 
 const scanned: Scanned = createScanned();
 const NONE = -1;
@@ -185,6 +77,10 @@ export class Connection implements FrameSink {
     this.events.opened(this);
   }
 
+  beforeRead(_bytes: number, now: number): void {
+    this.tally.roll(now);
+  }
+
   onClose(code: number, _reason: string, error: Error | null): void {
     this.events.closed(this, code, error);
   }
@@ -225,6 +121,7 @@ export class Connection implements FrameSink {
       const lat = now - scanned.ts;
       tally.recorder.record(lat > 0 ? lat : 0);
       this.account(scanned.symbolHash, scanned.seq);
+      if (tally.burnIterations !== 0) spin(tally.burnIterations);
     } else if (kind === FRAME_PONG) {
       if (scanned.id === this.pingId && this.pingSentUs > 0) {
         tally.rtt.recordValue(Math.max(1, now - this.pingSentUs));
@@ -240,11 +137,7 @@ export class Connection implements FrameSink {
 
   private account(hash: number, seq: number): void {
     const tally = this.tally;
-    let idx = tally.symbolIndex.get(hash);
-    if (idx === undefined) {
-      idx = tally.symbolIndex.size;
-      tally.symbolIndex.set(hash, idx);
-    }
+    const idx = tally.symbols.indexOf(hash);
     if (idx >= this.lastSeq.length) this.grow(idx + 1);
     const last = this.lastSeq[idx] ?? NONE;
     if (last === NONE) {

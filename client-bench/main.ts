@@ -4,7 +4,7 @@
 // path out of a run goes through the one teardown.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { EXIT, useClockFromEnv } from '../protocol/index.js';
+import { EXIT, nowUs, useClockFromEnv } from '../protocol/index.js';
 import { runMain, UsageError } from '../protocol/cli.js';
 import { helpText, parseArgs, type Config } from './config.js';
 import { aggregate } from './aggregate.js';
@@ -13,7 +13,7 @@ import type { WorkerReport } from './messages.js';
 import { createRegistry, serveMetrics } from './metrics.js';
 import { WorkerPool } from './pool.js';
 import { Progress } from './progress.js';
-import { buildResult, formatSummary, type Result } from './result.js';
+import { buildResult, formatSummary, type Phases, type Result } from './result.js';
 import { probeHealth, readServerSent } from './target.js';
 import { plannedWindow, runIdFor, shardLabels } from './shard.js';
 
@@ -67,6 +67,13 @@ interface Window {
 /** One run: the phases in order, with their shared state in fields instead of closures. */
 class ClientRun {
   private readonly startedAt = new Date();
+  /** Timeline second 0 starts here (µs, protocol clock); the phases cut it. */
+  private readonly phases: Phases = {
+    originUs: nowUs(),
+    warmupStartUs: null,
+    windowStartUs: null,
+    windowEndUs: null,
+  };
   /** --start-at: the window by the wall clock (epoch ms), the same on every shard. */
   private readonly plan: { start: number; end: number } | null;
   /** How late the window opened against the plan, ms. */
@@ -97,13 +104,13 @@ class ClientRun {
 
   async execute(): Promise<number> {
     try {
-      return await this.phases();
+      return await this.runPhases();
     } finally {
       await this.teardown();
     }
   }
 
-  private async phases(): Promise<number> {
+  private async runPhases(): Promise<number> {
     const cfg = this.cfg;
     const target = await this.probe();
     if (target === null) return EXIT.badInput;
@@ -161,7 +168,7 @@ class ClientRun {
   }
 
   private startWorkers(): WorkerPool {
-    return new WorkerPool(this.cfg, this.sab, this.metricsServer !== null, {
+    return new WorkerPool(this.cfg, this.sab, this.metricsServer !== null, this.phases.originUs, {
       openCount: (total, lastClose) => {
         if (this.connectDone && total === 0)
           this.abort.raise(
@@ -209,6 +216,7 @@ class ClientRun {
   }
 
   private async warmup(): Promise<void> {
+    this.phases.warmupStartUs = nowUs();
     // With --start-at the warm-up ends at the planned window start by the wall clock.
     const ms = this.plan ? this.plan.start - Date.now() : this.cfg.warmup * 1000;
     if (this.abort.reason === null && ms > 0)
@@ -223,6 +231,7 @@ class ClientRun {
         `client-bench: window started ${String(this.lateMs)} ms after --start-at + warm-up (connecting took longer); it still ends on time\n`,
       );
     await this.abort.until(pool.startWindow());
+    this.phases.windowStartUs = nowUs();
     const serverSentBefore = await readServerSent(this.cfg.url);
     const window: Window = {
       start: new Date(),
@@ -243,6 +252,7 @@ class ClientRun {
     runId: string,
   ): Promise<Result> {
     const windowEndedAt = new Date();
+    if (window !== null) this.phases.windowEndUs = nowUs();
     const cpu = process.cpuUsage(window?.cpu);
     const windowWallSec = window !== null ? (performance.now() - window.startMs) / 1000 : 0;
     this.collected = true;
@@ -278,6 +288,7 @@ class ClientRun {
       serverSent: before !== null && after !== null ? after - before : null,
       cpuCores: windowWallSec > 0 ? (cpu.user + cpu.system) / 1e6 / windowWallSec : 0,
       aborted: this.abort.reason,
+      phases: this.phases,
       shard: this.cfg.shard && {
         ...this.cfg.shard,
         totalClients: this.cfg.totalClients,
@@ -285,7 +296,14 @@ class ClientRun {
         lateMs: this.lateMs,
       },
     });
-    if (missing > 0) result.client.clientBound = true;
+    if (missing > 0) {
+      result.client.clientBound = true;
+      const s = result.client.saturation;
+      if (s !== undefined) {
+        s.saturated = true;
+        s.reason = `${missing} worker(s) too busy to report${s.reason !== '' ? `; ${s.reason}` : ''}`;
+      }
+    }
     return result;
   }
 

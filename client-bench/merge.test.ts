@@ -276,3 +276,34 @@ test('bad --shard and --start-at values are quoted with what is allowed (exit 2)
   assert.equal(none.code, 2);
   assert.match(none.stderr, /no result files given/);
 });
+
+test('with --shard every client series carries shard="I" (Prometheus sums over shards)', async () => {
+  const url = await startServer(500);
+  const child = spawn(
+    process.execPath,
+    [MAIN, '-u', url, '-c', '3', '-W', '1', '-w', '0.5', '-d', '3', '-q', '-M', '0'].concat([
+      '--shard',
+      '2/2',
+      '--start-at',
+      String(Date.now() + 4000),
+    ]),
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  children.push(child);
+  const exited = new Promise<number | null>((r) => child.on('close', r));
+  const port = await new Promise<number>((resolve, reject) => {
+    let err = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      err += d;
+      const m = /"event":"metrics","port":(\d+)/.exec(err);
+      if (m) resolve(Number(m[1]));
+    });
+    void exited.then(() => {
+      reject(new Error(`client exited before serving metrics: ${err}`));
+    });
+  });
+  const text = await (await fetch(`http://127.0.0.1:${String(port)}/metrics`)).text();
+  assert.match(text, /^wsbench_client_messages_received_total\{[^}]*shard="2"[^}]*\} /m);
+  assert.match(text, /^wsbench_client_connections\{[^}]*shard="2"/m);
+  assert.equal(await exited, 0);
+});

@@ -10,6 +10,23 @@ export interface WorkerInit {
   sab: SharedArrayBuffer;
   /** Count latency into Prometheus buckets (only when /metrics is served). */
   bucketLatency: boolean;
+  /** The run's time origin, µs on the protocol clock: timeline second 0 starts here. */
+  originUs: number;
+}
+
+/** One second of one worker's timeline (second k covers origin + [k, k+1) s). */
+export interface WorkerSecond {
+  second: number;
+  /** µs of the second that were covered (1e6 except the last, cut at the end of the run). */
+  durationUs: number;
+  /** Ticks received in the second (all connections of the worker). */
+  received: number;
+  /** Gaps counted in the second (may be negative: a late reorder fills an earlier gap). */
+  gaps: number;
+  /** Connections open at the end of the second. */
+  open: number;
+  /** HDR latency histogram of the second, encodeIntoCompressedBase64 (µs). */
+  latency: string;
 }
 
 export type ToWorker = { kind: 'window-start' } | { kind: 'window-end' };
@@ -36,6 +53,8 @@ export interface WorkerReport {
   errors: { type: string; count: number; message: string }[];
   closes: Record<string, number>;
   open: number;
+  /** Per-second series since the run's origin (connect phase, warm-up and window). */
+  timeline: WorkerSecond[];
   /** Connections opened / failed so far (also when the run ended during the connect phase). */
   opened: number;
   failed: number;

@@ -47,7 +47,13 @@ class WorkerHandle {
 export class WorkerPool {
   private readonly workers: WorkerHandle[] = [];
 
-  constructor(cfg: Config, sab: SharedArrayBuffer, bucketLatency: boolean, events: PoolEvents) {
+  constructor(
+    cfg: Config,
+    sab: SharedArrayBuffer,
+    bucketLatency: boolean,
+    originUs: number,
+    events: PoolEvents,
+  ) {
     const perWorker = Math.floor(cfg.clients / cfg.workers);
     const extra = cfg.clients % cfg.workers;
     const handlers: {
@@ -76,6 +82,7 @@ export class WorkerPool {
     for (let w = 0; w < cfg.workers; w++) {
       const count = perWorker + (w < extra ? 1 : 0);
       const init: WorkerInit = {
+        originUs,
         workerIndex: w,
         firstClient: first,
         count,

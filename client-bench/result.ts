@@ -53,6 +53,8 @@ export interface Result {
     cpuCores: number;
     clientBound: boolean;
     workers: { cpuCores: number; eventLoopP99Ms: number }[];
+    /** What the client's own cost per frame was and whether it was the limit (absent: merged). */
+    saturation?: Saturation;
   };
   errors: { type: string; count: number; message: string }[];
   closes: Record<string, number>;
@@ -67,6 +69,52 @@ export interface Result {
   shard: ShardInfo | null;
   /** Only in a merged result (client-bench merge). */
   merge?: MergeInfo;
+  /**
+   * One entry per second of the run's clock, from the first connection attempt to the end of the
+   * window; `t` = start of the second relative to the window start, s (negative before it).
+   * Absent only in a merged result (merge does not combine timelines yet).
+   */
+  timeline?: TimelineSecond[];
+}
+
+export type Phase = 'connect' | 'warmup' | 'window';
+
+export interface TimelineSecond {
+  t: number;
+  phase: Phase;
+  /** Seconds of this entry that were measured (1 except a cut last one). */
+  durationSec: number;
+  msgsPerSec: number;
+  gaps: number;
+  /** Connections open at the end of the second. */
+  open: number;
+  p50Us: number;
+  p99Us: number;
+  maxUs: number;
+  /** The second's HDR latency histogram (µs, encodeIntoCompressedBase64): what a merge adds. */
+  latencyHdr: string;
+}
+
+/** Times on the run clock (µs) that cut the timeline into phases. */
+export interface Phases {
+  originUs: number;
+  warmupStartUs: number | null;
+  windowStartUs: number | null;
+  windowEndUs: number | null;
+}
+
+/** The client-bound verdict with its measurement: the client's CPU per delivered frame. */
+export interface Saturation {
+  /** The client was the limit (= clientBound). */
+  saturated: boolean;
+  /** Client process CPU over the window / frames delivered in it, ns; null without frames. */
+  nsPerFrame: number | null;
+  /** 1e9 / nsPerFrame: what one client core absorbs at this cost, frames/s; null without. */
+  framesPerCoreSec: number | null;
+  /** --burn-ns of the run (0: none): busy work added per frame on purpose. */
+  burnNs: number;
+  /** Why, in words (empty when not saturated). */
+  reason: string;
 }
 
 export interface ShardInfo {
@@ -131,6 +179,76 @@ export interface RunContext {
   aborted: string | null;
   /** With --shard (absent or null: the process is the whole run). */
   shard?: ShardContext | null;
+  /** Phase boundaries of the timeline (absent: no timeline). */
+  phases?: Phases;
+}
+
+function saturationOf(
+  agg: Aggregate,
+  ctx: RunContext,
+  workers: Result['client']['workers'],
+  saturated: boolean,
+): Saturation {
+  const sec = agg.windowUs / 1e6;
+  const ns = agg.received > 0 && sec > 0 ? (ctx.cpuCores * sec * 1e9) / agg.received : null;
+  const perCore = ns !== null && ns > 0 ? Math.round(1e9 / ns) : null;
+  const why = workers
+    .map((w, i) =>
+      w.cpuCores >= BUSY_LIMIT
+        ? `worker ${i} busy ${w.cpuCores.toFixed(2)}`
+        : w.eventLoopP99Ms >= LAG_LIMIT_MS
+          ? `worker ${i} event-loop delay p99 ${w.eventLoopP99Ms} ms`
+          : '',
+    )
+    .filter((s) => s !== '')
+    .join(', ');
+  const cost =
+    ns === null
+      ? ''
+      : `: the client spent ${ns.toFixed(0)} ns of CPU per delivered frame, so one client core ` +
+        `absorbs at most ~${((perCore ?? 0) / 1e6).toFixed(2)}M frames/s`;
+  const burn = ctx.config.burnNs > 0 ? ` (--burn-ns ${ctx.config.burnNs} added on purpose)` : '';
+  return {
+    saturated,
+    nsPerFrame: ns === null ? null : round(ns, 1),
+    framesPerCoreSec: perCore,
+    burnNs: ctx.config.burnNs,
+    reason: saturated ? `${why}${cost}${burn}` : '',
+  };
+}
+
+/** A second starting this close before a phase boundary belongs to the phase after it. */
+const PHASE_SLACK_US = 500_000;
+
+/** The merged seconds as the result's timeline: phase by start time, nothing after the window. */
+export function buildTimeline(seconds: Aggregate['timeline'], p: Phases): TimelineSecond[] {
+  const ref = p.windowStartUs ?? p.warmupStartUs ?? p.originUs;
+  const end = p.windowEndUs ?? Infinity;
+  const out: TimelineSecond[] = [];
+  for (const s of seconds) {
+    const startUs = p.originUs + s.second * 1e6;
+    if (startUs >= end) continue;
+    const phase: Phase =
+      p.windowStartUs !== null && startUs >= p.windowStartUs - PHASE_SLACK_US
+        ? 'window'
+        : p.warmupStartUs !== null && startUs >= p.warmupStartUs - PHASE_SLACK_US
+          ? 'warmup'
+          : 'connect';
+    const durationSec = Math.min(s.durationUs, end - startUs) / 1e6;
+    out.push({
+      t: round((startUs - ref) / 1e6),
+      phase,
+      durationSec: round(durationSec),
+      msgsPerSec: durationSec > 0 ? round(s.received / durationSec, 1) : 0,
+      gaps: s.gaps,
+      open: s.open,
+      p50Us: s.latencyUs.p50,
+      p99Us: s.latencyUs.p99,
+      maxUs: s.latencyUs.max,
+      latencyHdr: s.encoded,
+    });
+  }
+  return out;
 }
 
 const round = (v: number, digits = 3) => Math.round(v * 10 ** digits) / 10 ** digits;
@@ -160,6 +278,7 @@ export function buildResult(agg: Aggregate, ctx: RunContext): Result {
   );
   const c = ctx.config;
   const sh = ctx.shard ?? null;
+  const saturation = saturationOf(agg, ctx, workers, clientBound);
   const result: Result = {
     schemaVersion: 1,
     runId: ctx.runId,
@@ -206,7 +325,7 @@ export function buildResult(agg: Aggregate, ctx: RunContext): Result {
       max: round(agg.connectMs.max),
     },
     connections: { opened: agg.opened, failed: agg.failed, openAtEnd: agg.open },
-    client: { cpuCores: round(ctx.cpuCores), clientBound, workers },
+    client: { cpuCores: round(ctx.cpuCores), clientBound, workers, saturation },
     errors: agg.errors,
     closes: agg.closes,
     aborted: ctx.aborted === null ? null : { reason: ctx.aborted },
@@ -214,6 +333,7 @@ export function buildResult(agg: Aggregate, ctx: RunContext): Result {
     histograms: agg.encoded,
     perConnection: { received: per },
     shard: null,
+    timeline: ctx.phases !== undefined ? buildTimeline(agg.timeline, ctx.phases) : [],
   };
   if (sh) {
     result.shard = {
@@ -293,16 +413,18 @@ export function formatSummary(r: Result): string {
   }
   const lines = rows.map(([k, v]) => `  ${k.padEnd(11)} ${v}`);
   if (r.client.clientBound) {
-    const why = r.client.workers
-      .map((w, i) =>
-        w.cpuCores >= BUSY_LIMIT
-          ? `worker ${i} busy ${w.cpuCores.toFixed(2)}`
-          : w.eventLoopP99Ms >= LAG_LIMIT_MS
-            ? `worker ${i} event-loop delay p99 ${w.eventLoopP99Ms} ms`
-            : '',
-      )
-      .filter(Boolean)
-      .join(', ');
+    const why =
+      r.client.saturation?.reason ??
+      r.client.workers
+        .map((w, i) =>
+          w.cpuCores >= BUSY_LIMIT
+            ? `worker ${i} busy ${w.cpuCores.toFixed(2)}`
+            : w.eventLoopP99Ms >= LAG_LIMIT_MS
+              ? `worker ${i} event-loop delay p99 ${w.eventLoopP99Ms} ms`
+              : '',
+        )
+        .filter(Boolean)
+        .join(', ');
     lines.unshift(
       `  !!! CLIENT-BOUND (${why}): these numbers measure the client, not the server !!!`,
     );

@@ -165,6 +165,7 @@ test('a saturated or lagging worker marks the result client-bound and the summar
     open: 1,
     opened: 1,
     failed: 0,
+    timeline: [],
   });
   const p = parseArgs(['-c', '1'], 1);
   assert.ok(!p.help);

@@ -15,6 +15,7 @@ import { Connection, Tally, type ConnectionEvents } from './connection.js';
 import { CONNECT_BUCKETS_SLOT, SLOT, workerSlots } from './layout.js';
 import type { FromWorker, ToWorker, WorkerInit, WorkerReport } from './messages.js';
 import type { ConnectOptions } from './wsclient.js';
+import { calibrate } from './burn.js';
 
 const CONNECT_TIMEOUT_MS = 10_000;
 /** Handshakes in flight per worker: enough to hide latency, few enough not to flood the backlog. */
@@ -64,6 +65,8 @@ class BenchWorker implements ConnectionEvents {
     };
     this.subscribe = JSON.stringify({ op: 'subscribe', symbols: cfg.symbols });
     this.tally.bucketLatency = init.bucketLatency;
+    this.tally.burnIterations = calibrate(cfg.burnNs);
+    this.tally.startTimeline(init.originUs, nowUs());
     this.slots = workerSlots(init.sab, init.workerIndex);
     this.rate = cfg.connectRate > 0 ? cfg.connectRate / cfg.workers : 0;
     this.loopDelay.enable();
@@ -198,6 +201,7 @@ class BenchWorker implements ConnectionEvents {
     const slots = this.slots;
     slots[SLOT.connecting] = this.pending;
     slots[SLOT.open] = this.open;
+    this.tally.open = this.open;
     slots[SLOT.closed] = this.closedCount;
   }
 
@@ -206,7 +210,9 @@ class BenchWorker implements ConnectionEvents {
     const slots = this.slots;
     const elu = performance.eventLoopUtilization(this.lastElu);
     this.lastElu = performance.eventLoopUtilization();
-    const p99 = tally.foldInterval();
+    tally.roll(nowUs());
+    tally.drain();
+    const p99 = tally.lastSecondP99Us;
     slots[SLOT.received] = tally.totalReceived;
     slots[SLOT.bytes] = tally.totalBytes;
     slots[SLOT.gaps] = tally.totalGaps;
@@ -229,7 +235,7 @@ class BenchWorker implements ConnectionEvents {
   // window
 
   private startWindow(): void {
-    this.tally.foldInterval();
+    this.tally.drain();
     this.tally.startWindow();
     for (const c of this.conns) c.startWindow();
     this.loopDelay.reset();
@@ -240,7 +246,8 @@ class BenchWorker implements ConnectionEvents {
 
   private report(): WorkerReport {
     const tally = this.tally;
-    tally.foldInterval();
+    tally.drain();
+    tally.closePartialSecond(nowUs());
     const inWindow = this.windowStartUs !== 0;
     const windowUs = inWindow ? nowUs() - this.windowStartUs : 0;
     tally.windowOpen = false;
@@ -271,6 +278,7 @@ class BenchWorker implements ConnectionEvents {
       errors: [...tally.errors].map(([type, e]) => ({ type, count: e.count, message: e.message })),
       closes: Object.fromEntries([...tally.closes].map(([code, n]) => [String(code), n])),
       open: this.open,
+      timeline: tally.timeline,
       opened: this.openedTotal,
       failed: this.failedTotal,
     };

@@ -18,8 +18,8 @@ export interface FrameSink {
   onText(buf: Buffer, start: number, end: number, nowUs: number): void;
   /** The connection is gone (code 1006 = no close frame; error set on a failure). */
   onClose(code: number, reason: string, error: Error | null): void;
-  /** After the frames of one socket read of `bytes` bytes were handled (once per read). */
-  afterRead?(bytes: number, nowUs: number): void;
+  /** Before the frames of one socket read of `bytes` bytes are handled (once per read). */
+  beforeRead?(bytes: number, nowUs: number): void;
 }
 
 export interface ConnectOptions {
@@ -53,8 +53,12 @@ const CLOSE_TIMEOUT_MS = 2000;
 // seconds (event-loop p99 2.2 s with a competing process on the core), starving the timers and the
 // main thread's window-end message: the worker missed its report deadline and the run came out
 // empty. Past the budget a socket pauses (readStop) until the loop's check phase resumes it.
+// The same for time: a turn whose reads took TURN_BUDGET_US (a slow or --burn-ns client) pauses
+// the sockets it reads next, so that timers and messages still run a few times per second.
 const TURN_BUDGET_BYTES = 8 * 1024 * 1024;
+const TURN_BUDGET_US = 50_000;
 let turnBytes = 0;
+let turnStartUs = 0;
 let turnEndScheduled = false;
 let pausedThisTurn: net.Socket[] = [];
 function endTurn(): void {
@@ -65,13 +69,14 @@ function endTurn(): void {
   for (const socket of paused) if (!socket.destroyed) socket.resume();
 }
 /** Counts a read against the turn's budget; pauses `socket` when the budget is spent. */
-function chargeRead(socket: net.Socket, n: number): void {
+function chargeRead(socket: net.Socket, n: number, now: number): void {
   if (!turnEndScheduled) {
     turnEndScheduled = true;
+    turnStartUs = now;
     setImmediate(endTurn);
   }
   turnBytes += n;
-  if (turnBytes > TURN_BUDGET_BYTES) {
+  if (turnBytes > TURN_BUDGET_BYTES || now - turnStartUs > TURN_BUDGET_US) {
     socket.pause();
     pausedThisTurn.push(socket);
   }
@@ -224,14 +229,14 @@ export class LeanWebSocket implements FrameHandler {
 
   private onRead(n: number, buf: Buffer): void {
     const now = nowUs();
-    chargeRead(this.socket, n);
+    chargeRead(this.socket, n, now);
     let off = 0;
     if (this.readyState === CONNECTING) {
       off = this.readHandshake(buf, n);
       if (off < 0) return;
     }
+    this.sink.beforeRead?.(n, now);
     this.frames.read(buf, off, n, now);
-    this.sink.afterRead?.(n, now);
   }
 
   /** Returns the offset after the response headers, or -1 while they are incomplete. */

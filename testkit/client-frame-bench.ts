@@ -154,7 +154,7 @@ function main(): number {
       return {
         readers: conns.map((c) => new FrameReader(c, control, 1 << 20)),
         check: () => {
-          tally.foldInterval();
+          tally.drain();
           if (tally.received !== total || tally.gaps !== 0 || tally.duplicates !== 0)
             throw new Error(
               `accounting: received ${tally.received}/${total}, gaps ${tally.gaps}, dups ${tally.duplicates}`,
