@@ -197,6 +197,10 @@ for k in $(seq 1 "$SHARDS"); do
   f="$run_dir/shard-$k/result.json"
   if [ -s "$f" ]; then results+=("$f"); else log "shard $k wrote no result ($f)"; fi
 done
+if [ ${#results[@]} -lt "$SHARDS" ]; then
+  log "client log (last lines):"
+  grep -v '^{"event"' "$run_dir/client.log" | tail -n 6 >&2 || true
+fi
 [ ${#results[@]} -gt 0 ] || die "no shard wrote a result; logs in $run_dir"
 
 # Which shards Prometheus scraped, per shard label, for this run (kept beside the results).
