@@ -40,7 +40,7 @@ export const SCENARIO_FLAGS = defineFlags({
     env: ['SCENARIO'],
     arg: 'NAME',
     help: 'the hostile-client scenario',
-    default: 'slow-consumers' as CrowdScenario,
+    default: 'slow-consumers',
     parse: parse.oneOf(CROWD_SCENARIOS),
   },
   modes: {

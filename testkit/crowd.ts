@@ -9,15 +9,13 @@
 //                                     subscribed again, until each gets a tick, and p99 per second;
 //   churn --rate R --lifetime S       R connections/s open, subscribe, and close after S s.
 // Runs until --seconds or SIGINT/SIGTERM, then prints one JSON line {"event":"crowd",...} on stdout.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { parseArgs } from 'node:util';
 import { nowUs } from '../protocol/clock.js';
 import { OPCODE, readHeader } from '../protocol/framing.js';
 import { createScanned, FRAME_TICK, scanFrameAt } from '../protocol/scan.js';
 import { buildFrame } from './raw-client.js';
-
-const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
 class Conn {
   socket: net.Socket | null = null;
@@ -53,9 +51,11 @@ class Conn {
           `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
       );
     });
-    void createHash;
-    if (this.paused) s.once('data', (d: Buffer) => this.feed(d));
-    else s.on('data', (d: Buffer) => this.feed(d));
+    const onData = (d: Buffer): void => {
+      this.feed(d);
+    };
+    if (this.paused) s.once('data', onData);
+    else s.on('data', onData);
     s.on('error', () => undefined);
     s.on('close', () => {
       if (this.socket !== s) return;
@@ -197,17 +197,23 @@ async function main(): Promise<void> {
     }
   };
   const out: Record<string, unknown> = { event: 'crowd', job, url: values.url };
-  let stopped = false;
+  const state = { stopped: false };
   let finish: () => void = () => undefined;
   const done = new Promise<void>(
     (r) =>
       (finish = () => {
-        stopped = true;
+        state.stopped = true;
         r();
       }),
   );
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => finish());
-  if (seconds > 0) setTimeout(() => finish(), seconds * 1000).unref();
+  for (const sig of ['SIGINT', 'SIGTERM'] as const)
+    process.once(sig, () => {
+      finish();
+    });
+  if (seconds > 0)
+    setTimeout(() => {
+      finish();
+    }, seconds * 1000).unref();
 
   if (job === 'slow') {
     for (let i = 0; i < clients; i++)
@@ -230,7 +236,11 @@ async function main(): Promise<void> {
     for (let i = 0; i < clients; i++) conns.push(new Conn(url, symbols, onTick, onEnd));
     await openPaced(conns);
     const deadline = performance.now() + 60_000;
-    while (!stopped && conns.some((c) => c.subscribedAt === 0) && performance.now() < deadline)
+    while (
+      !state.stopped &&
+      conns.some((c) => c.subscribedAt === 0) &&
+      performance.now() < deadline
+    )
       await new Promise((r) => setTimeout(r, 50));
     const ready = conns.filter((c) => c.subscribedAt > 0).length;
     process.stderr.write(
@@ -244,7 +254,7 @@ async function main(): Promise<void> {
       reopened++;
     }
     const until = performance.now() + 120_000;
-    while (!stopped && conns.some((c) => c.firstTickAt === 0) && performance.now() < until)
+    while (!state.stopped && conns.some((c) => c.firstTickAt === 0) && performance.now() < until)
       await new Promise((r) => setTimeout(r, 20));
     const sub = conns
       .map((c) => (c.subscribedAt > 0 ? c.subscribedAt - dropAt : NaN))
