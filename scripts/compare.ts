@@ -8,6 +8,7 @@ import { machineInfo } from '../client-bench/result.js';
 import { runMain } from '../protocol/cli.js';
 import { EXIT } from '../protocol/codes.js';
 import { COMPARE_FLAGS, COMPARE_HELP, planOf, readConfig, withPlans } from './lib/config.js';
+import { runCapacity } from './lib/capacity.js';
 import { errorText, seconds } from './lib/format.js';
 import { Progress } from './lib/progress.js';
 import { writeCompareReports, writeRunReports, type CompareIndex } from './lib/report.js';
@@ -33,15 +34,22 @@ async function main(): Promise<number> {
   }
   const root = resultsDir();
   const { id: compareId, dir: compareDir } = await makeUniqueDir(root, stampId('compare'));
-  const order = runOrder(cfg.modes, cfg.scenarios, cfg.repeats);
+  // A search scenario (capacity) runs once per mode: it is many runs already.
+  const order = runOrder(cfg.modes, cfg.scenarios, cfg.repeats).filter(
+    (o) => o.repeat === 0 || cfg.plans.find((p) => p.name === o.scenario)?.search !== true,
+  );
   const perRunSec = cfg.warmup + cfg.duration + RUN_OVERHEAD_SEC;
+  const searches = order.filter(
+    (o) => cfg.plans.find((p) => p.name === o.scenario)?.search === true,
+  ).length;
+  const plannedSec = (order.length - searches) * perRunSec + searches * cfg.budgetS;
   const controller = abortOnSignals((sig) => {
     console.error(`[compare] ${sig}: stopping the current run, reporting what finished…`);
   });
   const command =
     `MODES="${cfg.modes.join(' ')}" SCENARIOS="${cfg.scenarios.join(' ')}" ` +
     `REPEATS=${cfg.repeats} DURATION=${cfg.duration} WARMUP=${cfg.warmup} CLIENTS=${cfg.clients} ` +
-    `STEADY_RATE=${cfg.steadyRate} SYMBOLS=${cfg.symbols} node dist/scripts/compare.js`;
+    `STEADY_RATE=${cfg.steadyRate} SYMBOLS=${cfg.symbols} SLO_P99_MS=${cfg.sloP99Ms} CAPACITY_BUDGET_S=${cfg.budgetS} node dist/scripts/compare.js`;
   const compare: CompareIndex = {
     kind: 'compare',
     compareId,
@@ -69,7 +77,7 @@ async function main(): Promise<number> {
   await saveIndex();
   console.error(
     `[compare] ${compareId}: ${order.length} runs (${cfg.modes.join(' ')} × ${cfg.scenarios.join(' ')} × ${cfg.repeats}), ` +
-      `about ${seconds(order.length * perRunSec)} → ${displayPath(compareDir)}`,
+      `at most about ${seconds(plannedSec)} → ${displayPath(compareDir)}`,
   );
 
   let failures = 0;
@@ -83,6 +91,51 @@ async function main(): Promise<number> {
       `compare ${i + 1}/${order.length} ${name} ${mode} r${repeat + 1}`,
       (order.length - i) * perRunSec,
     );
+    if (plan.search) {
+      const cap = await runCapacity({
+        mode,
+        vary: 'rate',
+        clients: plan.clients,
+        rate: cfg.startRate,
+        base: {
+          duration: cfg.stepS,
+          warmup: cfg.stepWarmupS,
+          symbols: cfg.symbols,
+          httpLoad: false,
+          httpConnections: cfg.httpConnections,
+        },
+        sloP99Ms: cfg.sloP99Ms,
+        budgetS: cfg.budgetS,
+        precision: cfg.precision,
+        dir: runDir,
+        capacityId: `${compareId}-${runId}`,
+        runtime: () => new NativeRuntime(cfg, controller.signal),
+        signal: controller.signal,
+        command: `${command} (run ${i + 1})`,
+        note: (line) => {
+          progress.note(line);
+        },
+      });
+      await writeFile(path.join(runDir, 'result.json'), JSON.stringify(cap, null, 2) + '\n');
+      await writeRunReports(runDir);
+      const exitCode =
+        cap.stoppedBy === 'error'
+          ? EXIT.failed
+          : cap.stoppedBy === 'interrupted'
+            ? EXIT.interrupted
+            : EXIT.ok;
+      compare.runs.push({
+        scenario: name,
+        mode,
+        repeat,
+        dir: path.relative(compareDir, runDir),
+        exitCode,
+      });
+      await saveIndex();
+      console.error(`[compare] ${runName}: ${cap.verdict.summary}`);
+      if (exitCode === EXIT.failed) failures++;
+      continue;
+    }
     let outcome: RunOutcome | null = null;
     try {
       outcome = await runBench(
@@ -96,6 +149,7 @@ async function main(): Promise<number> {
           scenario: name,
           command: `${command} (run ${i + 1})`,
           prometheus: cfg.prometheus,
+          sloP99Ms: cfg.sloP99Ms,
         },
       );
       await writeRunReports(runDir);

@@ -53,6 +53,10 @@ export interface Health {
   uptimeSec: number;
   clients: number;
   rate: number;
+  /** How the pacer waits: sleep, spin or interval (--pacer). */
+  pacer: string;
+  /** µs of CPU burnt per tick (--burn-us test aid; 0 = off). */
+  burnUs: number;
   symbols: readonly string[];
   versions: Versions;
   clock: 'monotonic-us' | 'wall-us';
@@ -61,6 +65,8 @@ export interface Health {
 export interface RouteContext {
   mode: string;
   rate: number;
+  pacer: () => string;
+  burnUs: number;
   generator: Generator;
   stats: ServerStats;
   metrics: ServerMetrics;
@@ -113,6 +119,8 @@ export class HttpRoutes {
       uptimeSec: Math.round((Date.now() - c.startedAtMs) / 100) / 10,
       clients: c.stats.clientsConnected,
       rate: c.rate,
+      pacer: c.pacer(),
+      burnUs: c.burnUs,
       symbols: c.generator.symbols,
       versions: c.versions,
       clock: clockKind === 'monotonic' ? 'monotonic-us' : 'wall-us',

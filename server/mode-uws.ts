@@ -83,7 +83,7 @@ export function createUwsMode(ctx: ModeContext): BroadcastMode {
 }
 
 export class UwsMode implements BroadcastMode {
-  readonly timer = 'immediate' as const;
+  readonly defaultPacer = 'sleep' as const;
   private readonly app: UWS.TemplatedApp;
   private listenSocket: UWS.us_listen_socket | null = null;
   private clients: UwsClient[] = [];

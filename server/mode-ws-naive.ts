@@ -17,7 +17,7 @@ import { WsServer, type WsClient } from './ws-server.js';
 export const QUEUED_MESSAGE_OVERHEAD = 448;
 
 export class WsNaiveMode implements BroadcastMode {
-  readonly timer = 'interval' as const;
+  readonly defaultPacer = 'interval' as const;
   private readonly server: WsServer;
 
   constructor(private readonly ctx: ModeContext) {

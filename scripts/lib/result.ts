@@ -11,6 +11,8 @@ import type { ModeName } from '../../protocol/modes.js';
 import type { HttpLoad } from './http-load.js';
 import type { Exit } from './proc.js';
 import type { MachineUsage, Usage } from './sampler.js';
+import type { ServerWindow, Timeline } from './timeline.js';
+import { clientWhy, judge, type Verdict } from './verdict.js';
 import type { Versions } from './versions.js';
 
 export type { ClientResult };
@@ -112,6 +114,13 @@ export type BenchResult = ClientPart & {
   placement: Placement;
   resources: Resources;
   bench: BenchBlock;
+  /** what limited the run (lib/verdict.ts) */
+  verdict: Verdict;
+  /** the server's sent/dropped (and client-bench's /metrics) per second, scraped by the
+   *  orchestrator; the client's own exact per-second series is `timeline` (client-bench) */
+  serverTimeline: Timeline | null;
+  /** the server's counters over the measured window (from its /metrics) */
+  serverWindow: ServerWindow | null;
 };
 
 /** Everything a runtime observed in one run; buildBenchResult turns it into result.json. */
@@ -138,6 +147,9 @@ export interface RunFacts {
   /** why the run failed (the orchestrator's view), null when it did not */
   failure: string | null;
   interrupted: boolean;
+  sloP99Ms: number;
+  serverTimeline: Timeline | null;
+  serverWindow: ServerWindow | null;
 }
 
 /** A client part for a run that ended before client-bench wrote one: what is known. */
@@ -233,9 +245,25 @@ export function buildBenchResult(f: RunFacts): BenchResult {
     (f.health?.versions as Record<string, unknown> | undefined) ??
     (base.target.health?.versions as Record<string, unknown> | undefined) ??
     null;
+  const aborted = abortedBlock(f, base, reason);
+  const verdict = judge({
+    sloP99Ms: f.sloP99Ms,
+    rate: f.plan.rate,
+    aborted: aborted?.reason ?? null,
+    p99Us: base.latencyUs?.p99 ?? null,
+    delivery: base.delivery,
+    clientBound: base.client?.clientBound === true,
+    clientWhy: clientWhy(base.client?.workers),
+    serverCpuCores: f.resources.server.cpuCores,
+    clientCpuCores: f.resources.client.cpuCores ?? base.client?.cpuCores ?? null,
+    machine: f.resources.machine,
+    serverCores: f.placement.server.cores,
+    clientCores: f.placement.client.cores,
+    serverWindow: f.serverWindow,
+  });
   return {
     ...base,
-    aborted: abortedBlock(f, base, reason),
+    aborted,
     server: {
       mode: f.plan.mode,
       cpuCores: f.resources.server.cpuCores,
@@ -258,6 +286,9 @@ export function buildBenchResult(f: RunFacts): BenchResult {
       httpError: f.http !== null && 'error' in f.http ? f.http.error : null,
       ...(f.docker !== undefined ? { docker: f.docker } : {}),
     },
+    verdict,
+    serverTimeline: f.serverTimeline,
+    serverWindow: f.serverWindow,
   };
 }
 
