@@ -149,30 +149,60 @@ export class CrowdRuntime implements Runtime {
 
   async startServer(plan: RunPlan, ctx: RunContext, placement: Placement): Promise<ServerHandle> {
     const server = await this.inner.startServer(plan, ctx, placement);
-    if (this.crowdArgs !== null) {
-      const crowd = startNode('crowd', [CROWD_MAIN, ...this.crowdArgs, '--url', server.wsUrl], {
-        cores: placement.client.cores,
-        logFile: path.join(ctx.runDir, 'crowd.log'),
-        onStdoutLine: (line) => {
-          if (!line.startsWith('{"event":"crowd"')) return;
-          try {
-            this.crowdResult = JSON.parse(line) as Record<string, unknown>;
-          } catch {
-            // not the result line
-          }
-        },
-      });
-      this.crowd = crowd;
-      ctx.note(`crowd: ${this.crowdArgs.join(' ')} (pid ${crowd.pid})`);
-    }
     return {
       ...server,
       stop: async () => {
+        this.stopped = true;
+        await this.crowdStarted;
         if (this.crowd !== null) await this.crowd.stop('SIGTERM', 10_000);
         if (server.alive()) this.counters = await serverCounters(server.httpBase);
         return server.stop();
       },
     };
+  }
+
+  private stopped = false;
+  private crowdStarted: Promise<void> = Promise.resolve();
+
+  /**
+   * The crowd starts once the server counts every client-bench connection: the healthy clients
+   * connect first (a storm of 5,000 connects would otherwise crowd them out of the accept queue),
+   * and the crowd joins during the warm-up.
+   */
+  private async startCrowd(
+    server: ServerHandle,
+    plan: RunPlan,
+    ctx: RunContext,
+    placement: Placement,
+  ): Promise<void> {
+    const args = this.crowdArgs;
+    if (args === null) return;
+    const deadline = performance.now() + 60_000;
+    while (!this.stopped && performance.now() < deadline) {
+      try {
+        const res = await fetch(`${server.httpBase}/health`, { signal: AbortSignal.timeout(3000) });
+        const h = (await res.json()) as { clients?: unknown };
+        if (typeof h.clients === 'number' && h.clients >= plan.clients) break;
+      } catch {
+        // not yet
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    if (this.stopped) return;
+    const crowd = startNode('crowd', [CROWD_MAIN, ...args, '--url', server.wsUrl], {
+      cores: placement.client.cores,
+      logFile: path.join(ctx.runDir, 'crowd.log'),
+      onStdoutLine: (line) => {
+        if (!line.startsWith('{"event":"crowd"')) return;
+        try {
+          this.crowdResult = JSON.parse(line) as Record<string, unknown>;
+        } catch {
+          // not the result line
+        }
+      },
+    });
+    this.crowd = crowd;
+    ctx.note(`crowd: ${args.join(' ')} (pid ${crowd.pid})`);
   }
 
   startClient(
@@ -182,7 +212,11 @@ export class CrowdRuntime implements Runtime {
     placement: Placement,
     extraArgs: readonly string[],
   ): ClientHandle {
-    return this.inner.startClient(plan, server, ctx, placement, extraArgs);
+    const client = this.inner.startClient(plan, server, ctx, placement, extraArgs);
+    this.crowdStarted = this.startCrowd(server, plan, ctx, placement).catch((err: unknown) => {
+      ctx.note(`crowd not started: ${String(err)}`);
+    });
+    return client;
   }
 
   sample(window: Window): Promise<Resources> {
