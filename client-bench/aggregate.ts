@@ -1,7 +1,7 @@
 // Merges the workers' reports: counters add up, HDR histograms are decoded and added, per-client
 // counts are pooled for the fairness spread.
 import * as hdr from 'hdr-histogram-js';
-import type { WorkerReport } from './messages.js';
+import type { Restarts, StormReport, WorkerReport } from './messages.js';
 
 export interface Aggregate {
   workers: number;
@@ -27,6 +27,22 @@ export interface Aggregate {
   encoded: { latencyUs: string; connectUs: string; rttUs: string };
   /** Per second since the run's origin, merged over the workers (HDR added, counts summed). */
   timeline: AggregateSecond[];
+  restarts: Restarts;
+  /** The reconnect storm over all workers (earliest start, latest reopen/first tick). */
+  storm: StormReport | null;
+}
+
+function mergeStorm(reports: readonly WorkerReport[]): StormReport | null {
+  const storms = reports.map((r) => r.storm).filter((s): s is StormReport => s !== null);
+  if (storms.length === 0) return null;
+  return {
+    startUs: Math.min(...storms.map((s) => s.startUs)),
+    dropped: storms.reduce((a, s) => a + s.dropped, 0),
+    reopened: storms.reduce((a, s) => a + s.reopened, 0),
+    lastOpenUs: Math.max(...storms.map((s) => s.lastOpenUs)),
+    receiving: storms.reduce((a, s) => a + s.receiving, 0),
+    lastTickUs: Math.max(...storms.map((s) => s.lastTickUs)),
+  };
 }
 
 export interface AggregateSecond {
@@ -150,6 +166,13 @@ export function aggregate(reports: readonly WorkerReport[]): Aggregate {
       rttUs: hdr.encodeIntoCompressedBase64(rtt),
     },
     timeline: mergeTimeline(reports),
+    restarts: {
+      churned: sum((r) => r.restarts.churned),
+      stormDropped: sum((r) => r.restarts.stormDropped),
+      reopened: sum((r) => r.restarts.reopened),
+      failedReopens: sum((r) => r.restarts.failedReopens),
+    },
+    storm: mergeStorm(reports),
   };
   lat.destroy();
   rtt.destroy();

@@ -13,7 +13,14 @@ import { CLOSE, nowUs, useClockFromEnv } from '../protocol/index.js';
 import type { Config } from './config.js';
 import { Connection, Tally, type ConnectionEvents } from './connection.js';
 import { CONNECT_BUCKETS_SLOT, SLOT, workerSlots } from './layout.js';
-import type { FromWorker, ToWorker, WorkerInit, WorkerReport } from './messages.js';
+import type {
+  FromWorker,
+  Restarts,
+  StormReport,
+  ToWorker,
+  WorkerInit,
+  WorkerReport,
+} from './messages.js';
 import type { ConnectOptions } from './wsclient.js';
 import { calibrate } from './burn.js';
 
@@ -23,6 +30,8 @@ const MAX_PENDING = 128;
 const TICK_MS = 1000;
 /** After the close handshakes the thread exits by itself; this long at most. */
 const EXIT_DEADLINE_MS = 3000;
+/** A reopen that failed (churn, reconnect storm) is tried again after this. */
+const REOPEN_RETRY_MS = 100;
 
 class BenchWorker implements ConnectionEvents {
   private readonly cfg: Config;
@@ -48,6 +57,15 @@ class BenchWorker implements ConnectionEvents {
   private firstError: string | null = null;
   private connectPhase = true;
   private closing = false;
+  private readonly restarts: Restarts = {
+    churned: 0,
+    stormDropped: 0,
+    reopened: 0,
+    failedReopens: 0,
+  };
+  private storm: StormReport | null = null;
+  private churnTimer: NodeJS.Timeout | null = null;
+  private churnNext = 0;
   private readonly ticker: NodeJS.Timeout;
   private readonly pingTimer: NodeJS.Timeout | null = null;
 
@@ -98,7 +116,11 @@ class BenchWorker implements ConnectionEvents {
       case 'window-start':
         this.startWindow();
         break;
+      case 'reconnect':
+        this.reconnectAll();
+        break;
       case 'window-end':
+        this.stopChurn();
         this.publish();
         this.post({ kind: 'report', report: this.report() });
         this.shutdown();
@@ -108,7 +130,16 @@ class BenchWorker implements ConnectionEvents {
 
   // ConnectionEvents
 
-  opened(): void {
+  opened(c: Connection): void {
+    if (c.generation > 0) {
+      this.open++;
+      if (this.storm !== null && c.generation === this.stormGeneration(c)) {
+        this.storm.reopened++;
+        this.storm.lastOpenUs = c.openedAtUs;
+      } else this.restarts.reopened++;
+      this.publishConnections();
+      return;
+    }
     this.pending--;
     this.openedTotal++;
     this.open++;
@@ -116,7 +147,18 @@ class BenchWorker implements ConnectionEvents {
     this.afterConnectAttempt();
   }
 
+  firstTick(c: Connection): void {
+    if (this.storm !== null && c.generation === this.stormGeneration(c)) {
+      this.storm.receiving++;
+      this.storm.lastTickUs = c.firstTickUs;
+    }
+  }
+
   closed(c: Connection, code: number, error: Error | null): void {
+    if (c.restarting || c.generation > 0) {
+      this.closedRestarted(c, code, error);
+      return;
+    }
     this.closedCount++;
     if (c.openedAtUs !== 0) this.open--;
     else this.pending--;
@@ -140,6 +182,87 @@ class BenchWorker implements ConnectionEvents {
       open: this.open,
       lastClose: why,
     });
+  }
+
+  /**
+   * A socket of a restarted connection closed: ours (reopen it), a failed reopen (retry), or the
+   * server closing a reopened connection (counted like any server close).
+   */
+  private closedRestarted(c: Connection, code: number, error: Error | null): void {
+    const wasOpen = c.openedAtUs !== 0;
+    if (wasOpen) this.open--;
+    this.publishConnections();
+    if (this.closing) return;
+    if (c.restarting) {
+      c.reopen();
+      return;
+    }
+    if (!wasOpen) {
+      this.restarts.failedReopens++;
+      setTimeout(() => {
+        if (!this.closing) c.reopen();
+      }, REOPEN_RETRY_MS);
+      return;
+    }
+    const why = `connection closed by the server: code ${code}${error !== null ? ` (${error.message})` : ''}`;
+    this.tally.error('disconnect', why);
+    this.tally.closes.set(code, (this.tally.closes.get(code) ?? 0) + 1);
+    this.post({
+      kind: 'open-count',
+      worker: this.init.workerIndex,
+      open: this.open,
+      lastClose: why,
+    });
+  }
+
+  /** The generation a connection gets when the storm reopens it. */
+  private stormGeneration(c: Connection): number {
+    return this.stormGenerations.get(c) ?? -1;
+  }
+  private readonly stormGenerations = new Map<Connection, number>();
+
+  /** Reconnect storm: every connection drops at once (no close frame) and reconnects. */
+  private reconnectAll(): void {
+    const startUs = nowUs();
+    this.storm = { startUs, dropped: 0, reopened: 0, lastOpenUs: 0, receiving: 0, lastTickUs: 0 };
+    for (const c of this.conns) {
+      if (!c.isOpen) continue;
+      this.stormGenerations.set(c, c.generation + 1);
+      this.storm.dropped++;
+      this.restarts.stormDropped++;
+      c.restart(false);
+    }
+  }
+
+  /** Churn: every 1/rate s the next open connection closes (handshake) and reopens. */
+  private startChurn(): void {
+    const rate = this.cfg.churnRate / this.cfg.workers;
+    if (rate <= 0 || this.conns.length === 0) return;
+    const everyMs = 1000 / rate;
+    const t0 = performance.now();
+    let done = 0;
+    // One timer per churn step would drift at high rates: each tick catches up to the schedule.
+    this.churnTimer = setInterval(
+      () => {
+        const due = Math.floor((performance.now() - t0) / everyMs);
+        for (; done < due; done++) {
+          for (let tries = 0; tries < this.conns.length; tries++) {
+            const c = this.conns[this.churnNext++ % this.conns.length];
+            if (c?.isOpen === true && !c.restarting) {
+              this.restarts.churned++;
+              c.restart(true);
+              break;
+            }
+          }
+        }
+      },
+      Math.max(1, Math.min(everyMs, 100)),
+    );
+  }
+
+  private stopChurn(): void {
+    if (this.churnTimer !== null) clearInterval(this.churnTimer);
+    this.churnTimer = null;
   }
 
   // connect phase
@@ -241,6 +364,7 @@ class BenchWorker implements ConnectionEvents {
     this.loopDelay.reset();
     this.windowStartUs = nowUs();
     this.windowElu = performance.eventLoopUtilization();
+    this.startChurn();
     this.post({ kind: 'window-started', worker: this.init.workerIndex });
   }
 
@@ -279,6 +403,8 @@ class BenchWorker implements ConnectionEvents {
       closes: Object.fromEntries([...tally.closes].map(([code, n]) => [String(code), n])),
       open: this.open,
       timeline: tally.timeline,
+      restarts: { ...this.restarts },
+      storm: this.storm,
       opened: this.openedTotal,
       failed: this.failedTotal,
     };
@@ -286,6 +412,7 @@ class BenchWorker implements ConnectionEvents {
 
   private shutdown(): void {
     this.closing = true;
+    this.stopChurn();
     clearInterval(this.ticker);
     if (this.pingTimer !== null) clearInterval(this.pingTimer);
     this.loopDelay.disable();
