@@ -57,9 +57,12 @@ export class Connection implements FrameSink {
 
   constructor(
     readonly index: number,
-    private readonly tally: Tally,
+    /** The worker's tally of this connection's group (healthy, or slow consumers). */
+    readonly tally: Tally,
     private readonly events: ConnectionEvents,
     private readonly subscribe: string,
+    /** A slow consumer (--slow-share): counted apart from the healthy connections. */
+    readonly slow = false,
   ) {}
 
   connect(opts: ConnectOptions): this {

@@ -47,6 +47,20 @@ export interface Restarts {
   failedReopens: number;
 }
 
+/** The slow consumers of one worker (--slow-share), counted apart from the healthy ones. */
+export interface SlowReport {
+  connections: number;
+  openAtEnd: number;
+  received: number;
+  expected: number;
+  /** Ticks the server did not deliver to them (its drops show up as seq gaps). */
+  gaps: number;
+  /** HDR latency of their ticks (µs, encodeIntoCompressedBase64). */
+  latency: string;
+  /** Closed by the server, by close code (1008 = the slow-client policy). */
+  closes: Record<string, number>;
+}
+
 /** One worker's view of the reconnect storm (µs on the run clock). */
 export interface StormReport {
   startUs: number;
@@ -84,6 +98,7 @@ export interface WorkerReport {
   timeline: WorkerSecond[];
   restarts: Restarts;
   storm: StormReport | null;
+  slow: SlowReport | null;
   /** Connections opened / failed so far (also when the run ended during the connect phase). */
   opened: number;
   failed: number;

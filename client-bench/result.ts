@@ -79,6 +79,27 @@ export interface Result {
   churn?: Churn | null;
   /** --reconnect-at: the reconnect storm and the recovery from it; null without one. */
   reconnect?: Reconnect | null;
+  /**
+   * --slow-share: the slow consumers, counted apart. Every other figure of the result
+   * (throughput, delivery, latency, timeline) is then the healthy connections' alone.
+   */
+  slowConsumers?: SlowConsumers | null;
+}
+
+export interface SlowConsumers {
+  share: number;
+  readBytesPerSec: number;
+  connections: number;
+  openAtEnd: number;
+  received: number;
+  expected: number;
+  /** Ticks not delivered to them (server drops show up as seq gaps). */
+  gaps: number;
+  /** received / expected, 0-1 (null when nothing was expected). */
+  deliveredRatio: number | null;
+  /** Closed by the server, by close code (1008 = its slow-client policy). */
+  closes: Record<string, number>;
+  latencyUs: { p50: number; p99: number; max: number };
 }
 
 export interface Churn {
@@ -409,6 +430,16 @@ export function buildResult(agg: Aggregate, ctx: RunContext): Result {
           }
         : null,
     reconnect: null,
+    slowConsumers:
+      agg.slow === null
+        ? null
+        : {
+            share: c.slowShare,
+            readBytesPerSec: c.slowReadRate,
+            ...agg.slow,
+            deliveredRatio:
+              agg.slow.expected > 0 ? round(agg.slow.received / agg.slow.expected, 4) : null,
+          },
   };
   if (c.reconnectAt !== null && result.timeline !== undefined)
     result.reconnect = reconnectOf(agg, c.reconnectAt, c.sloP99Ms, result.timeline, ctx.phases);

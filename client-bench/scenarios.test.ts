@@ -97,3 +97,43 @@ test('reconnect storm: every connection drops at once, reconnects, and the recov
   assert.ok(win.length >= 4);
   assert.equal(win[win.length - 1]?.open, 50);
 });
+
+test('slow consumers: read at their rate and counted apart; the healthy connections stay exact', async () => {
+  const url = await server(['--mode', 'ws', '--rate', '4000']);
+  const { code, result, stderr } = await runClient([
+    '-u',
+    url,
+    '-c',
+    '10',
+    '-W',
+    '1',
+    '-d',
+    '3',
+    '-w',
+    '1',
+    '--slow-share',
+    '0.2',
+    '--slow-read-rate',
+    '4096',
+    '-j',
+    '-q',
+  ]);
+  assert.equal(code, 0, stderr);
+  assert.ok(result?.slowConsumers);
+  assert.deepEqual(validate(result, schema), []);
+  const slow = result.slowConsumers;
+  assert.equal(slow.connections, 2);
+  assert.equal(slow.share, 0.2);
+  assert.equal(slow.readBytesPerSec, 4096);
+  // 4 KiB/s is ~45 ticks/s against ~4,000: far behind, and their latency shows it.
+  const perSlow = slow.received / slow.connections / result.throughput.windowSec;
+  assert.ok(perSlow < 200, `a slow consumer read ${perSlow.toFixed(0)} ticks/s`);
+  assert.ok(slow.latencyUs.p99 > result.latencyUs.p99, JSON.stringify(slow.latencyUs));
+  // The healthy eight: every tick, in order; the top-level figures are theirs alone.
+  assert.equal(result.perConnection.received.length, 8);
+  assert.ok(result.throughput.perClient.min > 1000, JSON.stringify(result.throughput.perClient));
+  assert.equal(result.delivery.gaps, 0);
+  assert.equal(result.delivery.received, result.delivery.expected);
+  assert.deepEqual(result.closes, {}, 'no healthy connection was closed');
+  assert.equal(result.aborted, null);
+});

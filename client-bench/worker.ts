@@ -16,6 +16,7 @@ import { CONNECT_BUCKETS_SLOT, SLOT, workerSlots } from './layout.js';
 import type {
   FromWorker,
   Restarts,
+  SlowReport,
   StormReport,
   ToWorker,
   WorkerInit,
@@ -38,6 +39,8 @@ class BenchWorker implements ConnectionEvents {
   private readonly target: Omit<ConnectOptions, 'localAddress'>;
   private readonly subscribe: string;
   private readonly tally = new Tally();
+  /** The slow consumers' own counts (--slow-share), apart from the healthy connections. */
+  private readonly slowTally = new Tally();
   private readonly slots: Float64Array;
   private readonly conns: Connection[] = [];
   private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 20 });
@@ -167,15 +170,15 @@ class BenchWorker implements ConnectionEvents {
       this.failedTotal++;
       const msg = `cannot connect to ${this.cfg.url}: ${error !== null ? error.message : `closed with code ${code}`}`;
       this.firstError ??= msg;
-      this.tally.error('connect', msg);
+      c.tally.error('connect', msg);
       this.afterConnectAttempt();
       return;
     }
     if (this.closing) return;
     const why = `connection closed by the server: code ${code}${error !== null ? ` (${error.message})` : ''}`;
     const type = (error as { code?: string } | null)?.code === 'EPROTO' ? 'protocol' : 'disconnect';
-    this.tally.error(type, why);
-    this.tally.closes.set(code, (this.tally.closes.get(code) ?? 0) + 1);
+    c.tally.error(type, why);
+    c.tally.closes.set(code, (c.tally.closes.get(code) ?? 0) + 1);
     this.post({
       kind: 'open-count',
       worker: this.init.workerIndex,
@@ -205,8 +208,8 @@ class BenchWorker implements ConnectionEvents {
       return;
     }
     const why = `connection closed by the server: code ${code}${error !== null ? ` (${error.message})` : ''}`;
-    this.tally.error('disconnect', why);
-    this.tally.closes.set(code, (this.tally.closes.get(code) ?? 0) + 1);
+    c.tally.error('disconnect', why);
+    c.tally.closes.set(code, (c.tally.closes.get(code) ?? 0) + 1);
     this.post({
       kind: 'open-count',
       worker: this.init.workerIndex,
@@ -272,10 +275,19 @@ class BenchWorker implements ConnectionEvents {
     this.pending++;
     this.slots[SLOT.connecting] = this.pending;
     const sources = this.cfg.sourceAddresses;
-    const localAddress =
-      sources.length > 0 ? sources[(this.init.firstClient + i) % sources.length] : undefined;
+    const k = this.init.firstClient + i;
+    const localAddress = sources.length > 0 ? sources[k % sources.length] : undefined;
+    // Slow consumers are spread evenly: connection k is slow when the share steps past it.
+    const share = this.cfg.slowShare;
+    const slow = Math.floor((k + 1) * share) > Math.floor(k * share);
+    const tally = slow ? this.slowTally : this.tally;
+    const readBytesPerSec = slow ? this.cfg.slowReadRate : undefined;
     this.conns.push(
-      new Connection(i, this.tally, this, this.subscribe).connect({ ...this.target, localAddress }),
+      new Connection(i, tally, this, this.subscribe, slow).connect({
+        ...this.target,
+        localAddress,
+        readBytesPerSec,
+      }),
     );
   }
 
@@ -360,6 +372,8 @@ class BenchWorker implements ConnectionEvents {
   private startWindow(): void {
     this.tally.drain();
     this.tally.startWindow();
+    this.slowTally.drain();
+    this.slowTally.startWindow();
     for (const c of this.conns) c.startWindow();
     this.loopDelay.reset();
     this.windowStartUs = nowUs();
@@ -378,8 +392,27 @@ class BenchWorker implements ConnectionEvents {
     const busy = performance.eventLoopUtilization(this.windowElu ?? this.startElu).utilization;
     let expected = 0;
     const perClient: number[] = [];
+    const slow = this.slowTally;
+    slow.drain();
+    slow.windowOpen = false;
+    const slowGroup: SlowReport = {
+      connections: 0,
+      openAtEnd: 0,
+      received: inWindow ? slow.received : 0,
+      expected: 0,
+      gaps: inWindow ? slow.gaps : 0,
+      latency: hdr.encodeIntoCompressedBase64(slow.latency),
+      closes: Object.fromEntries([...slow.closes].map(([code, n]) => [String(code), n])),
+    };
     for (const c of this.conns) {
-      if (c.openedAtUs === 0) continue;
+      if (c.slow) {
+        slowGroup.connections++;
+        if (c.isOpen) slowGroup.openAtEnd++;
+        if (inWindow) slowGroup.expected += c.expected();
+        continue;
+      }
+      // Never opened: nothing expected. (A churned connection between sockets still counts.)
+      if (c.openedAtUs === 0 && c.generation === 0) continue;
       expected += c.expected();
       perClient.push(c.received);
     }
@@ -404,6 +437,7 @@ class BenchWorker implements ConnectionEvents {
       open: this.open,
       timeline: tally.timeline,
       restarts: { ...this.restarts },
+      slow: slowGroup.connections > 0 ? slowGroup : null,
       storm: this.storm,
       opened: this.openedTotal,
       failed: this.failedTotal,
