@@ -21,6 +21,9 @@ describe('config', () => {
       batch: 64,
       maxBackpressure: 1048576,
       slowClient: 'drop',
+      pacer: 'auto',
+      turnMs: 1,
+      burnUs: 0,
       maxPayload: 16384,
     });
     assert.deepEqual(config([]), DEFAULTS);
@@ -47,6 +50,9 @@ describe('config', () => {
     assert.equal(d.slowClient, 'close');
     assert.equal(d.maxPayload, 128);
     assert.equal(d.batch, 1);
+    const e = config(['--pacer', 'spin', '--burn-us', '250', '--turn-ms=5']);
+    assert.deepEqual([e.pacer, e.burnUs, e.turnMs], ['spin', 250, 5]);
+    assert.equal(config([], { PACER: 'interval', BURN_US: '7', TURN_MS: '2' }).burnUs, 7);
   });
 
   it('reads env, SERVER_MODE before MODE, and flags win over env', () => {
@@ -82,6 +88,15 @@ describe('config', () => {
       [['--max-backpressure', '10'], {}, /invalid --max-backpressure "10": expected .*>= 1024/],
       [['--slow-client', 'kill'], {}, /invalid --slow-client "kill": expected one of: drop, close/],
       [['--max-payload', '1e6'], {}, /invalid --max-payload "1e6"/],
+      [
+        ['--pacer', 'fast'],
+        {},
+        /invalid --pacer "fast": expected one of: auto, sleep, spin, interval/,
+      ],
+      [[], { PACER: 'busy' }, /invalid PACER \(env for --pacer\) "busy": expected one of: auto,/],
+      [['--burn-us', '-5'], {}, /--burn-us needs a value/],
+      [['--burn-us', '2.5'], {}, /invalid --burn-us "2.5": expected an integer number of µs/],
+      [['--turn-ms', '0'], {}, /invalid --turn-ms "0": expected an integer number of ms 1-1000/],
       [['--host', 'no such host!'], {}, /invalid --host "no such host!"/],
       [[], { RATE: 'fast' }, /invalid RATE \(env for --rate\) "fast"/],
       [['--bogus'], {}, /unknown option "--bogus": expected one of .*--mode\/-m/],
@@ -119,6 +134,9 @@ describe('config', () => {
       '--max-backpressure',
       '--slow-client',
       '--max-payload',
+      '--pacer',
+      '--turn-ms',
+      '--burn-us',
       '--help',
     ]) {
       assert.ok(h.includes(flag), `help mentions ${flag}`);

@@ -10,10 +10,15 @@ import {
   type Values,
 } from '../protocol/cli.js';
 import { MAX_SYMBOLS, MODE_NAMES, type ModeName } from '../protocol/index.js';
+import { PACER_KINDS, type PacerKind } from './pacer.js';
 
 export { MODE_NAMES, type ModeName };
 export const SLOW_CLIENT_POLICIES = ['drop', 'close'] as const;
 export type SlowClientPolicy = (typeof SLOW_CLIENT_POLICIES)[number];
+/** `auto` = the mode's own pacer (ws-naive: interval; ws, uws: sleep). */
+export const PACER_CHOICES = ['auto', ...PACER_KINDS] as const;
+export type PacerChoice = (typeof PACER_CHOICES)[number];
+export type { PacerKind };
 
 const PROGRAM = 'wsbench-server';
 
@@ -91,6 +96,30 @@ export const FLAGS = defineFlags({
     help: 'what happens to a slow client: drop its ticks or close it (1008)',
     default: 'drop',
     parse: parse.oneOf(SLOW_CLIENT_POLICIES),
+  },
+  pacer: {
+    long: 'pacer',
+    env: ['PACER'],
+    arg: 'P',
+    help: "how the pacer waits for due ticks (docs/server.md); auto = the mode's own",
+    default: 'auto',
+    parse: parse.oneOf(PACER_CHOICES),
+  },
+  turnMs: {
+    long: 'turn-ms',
+    env: ['TURN_MS'],
+    arg: 'MS',
+    help: 'sleep pacer: shortest wait between turns; the ticks due meanwhile go out together',
+    default: 1,
+    parse: parse.int(1, 1000, 'an integer number of ms 1-1000'),
+  },
+  burnUs: {
+    long: 'burn-us',
+    env: ['BURN_US'],
+    arg: 'US',
+    help: 'test/verdict aid: busy-wait this many µs of CPU per generated tick (a slow server)',
+    default: 0,
+    parse: parse.int(0, 1_000_000, 'an integer number of µs 0-1000000 (0 = off)'),
   },
   maxPayload: {
     long: 'max-payload',

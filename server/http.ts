@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { clockKind, nowUs } from '../protocol/index.js';
 import type { Generator } from './generator.js';
 import type { Route, ServerMetrics, ServerStats } from './metrics.js';
+import { loadedUws } from './uws-loader.js';
 
 export const JSON_TYPE = 'application/json';
 
@@ -53,14 +54,22 @@ export interface Health {
   uptimeSec: number;
   clients: number;
   rate: number;
+  /** How the pacer waits: sleep, spin or interval (--pacer). */
+  pacer: string;
+  /** µs of CPU burnt per tick (--burn-us test aid; 0 = off). */
+  burnUs: number;
   symbols: readonly string[];
   versions: Versions;
+  /** What ran: the Node binary and the uWS package whose native binary loaded (null: no uws). */
+  runtime: { node: string; uws: ReturnType<typeof loadedUws> };
   clock: 'monotonic-us' | 'wall-us';
 }
 
 export interface RouteContext {
   mode: string;
   rate: number;
+  pacer: () => string;
+  burnUs: number;
   generator: Generator;
   stats: ServerStats;
   metrics: ServerMetrics;
@@ -113,8 +122,12 @@ export class HttpRoutes {
       uptimeSec: Math.round((Date.now() - c.startedAtMs) / 100) / 10,
       clients: c.stats.clientsConnected,
       rate: c.rate,
+      pacer: c.pacer(),
+      burnUs: c.burnUs,
       symbols: c.generator.symbols,
-      versions: c.versions,
+      // The uws package that loaded, not the alias' (an image keeps only the one that loads).
+      versions: { ...c.versions, uws: loadedUws()?.version ?? c.versions.uws },
+      runtime: { node: process.version, uws: loadedUws() },
       clock: clockKind === 'monotonic' ? 'monotonic-us' : 'wall-us',
     };
     return JSON.stringify(body);

@@ -41,10 +41,23 @@ async function main(): Promise<number | undefined> {
 
   const generator = new Generator(config.symbols);
   const stats = new ServerStats();
-  const metrics = createMetrics(config.mode, stats, () => generator.generated, config.rate);
+  // The pacer comes last (it needs the mode); the metrics read it through this late binding.
+  let pacer: Pacer | null = null;
+  const metrics = createMetrics({
+    mode: config.mode,
+    stats,
+    ticksGenerated: () => generator.generated,
+    targetRate: config.rate,
+    pacer: {
+      skipped: () => pacer?.skipped ?? 0,
+      behindSeconds: () => pacer?.behindSeconds() ?? 0,
+    },
+  });
   const routes = new HttpRoutes({
     mode: config.mode,
     rate: config.rate,
+    pacer: () => pacer?.kind ?? 'sleep',
+    burnUs: config.burnUs,
     generator,
     stats,
     metrics,
@@ -64,24 +77,29 @@ async function main(): Promise<number | undefined> {
     return EXIT.failed;
   }
 
-  const pacer = new Pacer({
+  const running = new Pacer({
     rate: config.rate,
     batch: config.batch,
-    timer: mode.timer,
+    timer: config.pacer === 'auto' ? mode.defaultPacer : config.pacer,
+    burnUs: config.burnUs,
+    turnMs: config.turnMs,
     generator,
     onBatch: (batch) => {
       mode.broadcast(batch);
     },
     onTurn: metrics.observeTurn,
+    onLag: metrics.observeLag,
     wanted: () => mode.hasSubscribers(),
   });
+
+  pacer = running;
 
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
     log(`${signal}: stopping`);
-    pacer.stop();
+    running.stop();
     // Whatever happens during the close, exit within the 5 s the contract promises.
     setTimeout(() => {
       log('shutdown took too long; exiting');
@@ -106,7 +124,7 @@ async function main(): Promise<number | undefined> {
     shutdown('SIGINT');
   });
 
-  pacer.start();
+  running.start();
   process.stdout.write(
     JSON.stringify({
       event: 'listening',
@@ -118,8 +136,8 @@ async function main(): Promise<number | undefined> {
   );
   log(
     `${config.mode} listening on ${config.host}:${port} (rate ${config.rate > 0 ? config.rate : 'max'}, ` +
-      `${config.symbols} symbols, batch ${config.batch}, backpressure ${config.maxBackpressure} B ` +
-      `${config.slowClient})`,
+      `${config.symbols} symbols, batch ${config.batch}, pacer ${running.kind}, backpressure ` +
+      `${config.maxBackpressure} B ${config.slowClient}${config.burnUs > 0 ? `, burn ${config.burnUs} µs/tick` : ''})`,
   );
 }
 

@@ -7,7 +7,14 @@ describe('server metrics', () => {
   it('folds plain counters in at scrape time, with the mode label on everything', async () => {
     const stats = new ServerStats();
     let generated = 0;
-    const m = createMetrics('ws', stats, () => generated, 500);
+    const pacer = { skipped: 0, behind: 0 };
+    const m = createMetrics({
+      mode: 'ws',
+      stats,
+      ticksGenerated: () => generated,
+      targetRate: 500,
+      pacer: { skipped: () => pacer.skipped, behindSeconds: () => pacer.behind },
+    });
     stats.messagesSent = 10;
     stats.bytesSent = 900;
     stats.droppedBackpressure = 3;
@@ -30,15 +37,30 @@ describe('server metrics', () => {
     assert.equal(x.get('wsbench_server_http_requests_total{mode="ws",route="health"}'), 1);
     assert.equal(x.get('wsbench_server_http_requests_total{mode="ws",route="snapshot"}'), 0);
     assert.equal(x.get('wsbench_server_target_rate{mode="ws"}'), 500);
+    assert.equal(x.get('wsbench_server_pacer_skipped_ticks_total{mode="ws"}'), 0);
+    assert.equal(x.get('wsbench_server_pacer_behind_seconds{mode="ws"}'), 0);
+    pacer.skipped = 40;
+    pacer.behind = 1.5;
+    m.observeLag(0.0003);
     // A second scrape adds only what happened since the first.
     stats.messagesSent += 5;
     x = parseMetrics(await m.registry.metrics());
     assert.equal(x.get('wsbench_server_messages_sent_total{mode="ws"}'), 15);
     assert.equal(x.get('wsbench_server_disconnects_total{code="1006",mode="ws"}'), 1);
+    assert.equal(x.get('wsbench_server_pacer_skipped_ticks_total{mode="ws"}'), 40);
+    assert.equal(x.get('wsbench_server_pacer_behind_seconds{mode="ws"}'), 1.5);
+    assert.equal(x.get('wsbench_server_pacer_lag_seconds_bucket{le="0.0005",mode="ws"}'), 1);
+    assert.equal(x.get('wsbench_server_pacer_lag_seconds_bucket{le="0.00025",mode="ws"}'), 0);
   });
 
   it('the turn histogram has cumulative le buckets, sum and count', async () => {
-    const m = createMetrics('uws', new ServerStats(), () => 0, 0);
+    const m = createMetrics({
+      mode: 'uws',
+      stats: new ServerStats(),
+      ticksGenerated: () => 0,
+      targetRate: 0,
+      pacer: { skipped: () => 0, behindSeconds: () => 0 },
+    });
     for (const v of [4e-6, 5e-6, 6e-6, 0.003, 5]) m.observeTurn(v);
     const x = parseMetrics(await m.registry.metrics());
     const b = (le: string) =>

@@ -111,8 +111,21 @@ export interface ServerMetrics {
   registry: client.Registry;
   /** Records one pacer turn's duration in seconds. */
   observeTurn: (seconds: number) => void;
+  /** Records how late one pacer turn started behind its first due tick, in seconds. */
+  observeLag: (seconds: number) => void;
   contentType: string;
 }
+
+/** What the metrics read off the pacer at scrape time. */
+export interface PacerView {
+  /** Ticks skipped because the backlog exceeded one second. */
+  skipped(): number;
+  /** How far behind its schedule the pacer is now (0 when on time). */
+  behindSeconds(): number;
+}
+
+/** Buckets for the pacer's lag per turn: 50 µs ... 5 s. */
+const LAG_BUCKETS = [5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 2.5e-2, 0.1, 0.5, 1, 5];
 
 /** Counter whose value is a plain number read at scrape time. */
 function foldedCounter(
@@ -160,12 +173,16 @@ function foldedLabelCounter<K extends string | number>(
   });
 }
 
-export function createMetrics(
-  mode: string,
-  stats: ServerStats,
-  ticksGenerated: () => number,
-  targetRate: number,
-): ServerMetrics {
+export interface MetricsOptions {
+  mode: string;
+  stats: ServerStats;
+  ticksGenerated: () => number;
+  targetRate: number;
+  pacer: PacerView;
+}
+
+export function createMetrics(o: MetricsOptions): ServerMetrics {
+  const { mode, stats, ticksGenerated, targetRate, pacer } = o;
   const registry = new client.Registry();
   registry.setDefaultLabels({ mode });
   client.collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 });
@@ -246,6 +263,26 @@ export function createMetrics(
     TURN_BUCKETS,
   );
   registry.registerMetric(turn as unknown as client.Metric);
+  const lag = new PlainHistogram(
+    p + 'pacer_lag_seconds',
+    'How late each pacer turn at a target rate started behind the due time of its first tick',
+    LAG_BUCKETS,
+  );
+  registry.registerMetric(lag as unknown as client.Metric);
+  foldedCounter(
+    registry,
+    p + 'pacer_skipped_ticks_total',
+    'Ticks never generated because the pacer fell more than one second behind its schedule',
+    () => pacer.skipped(),
+  );
+  new client.Gauge({
+    name: p + 'pacer_behind_seconds',
+    help: 'How far behind its schedule the pacer is now (0 = on time; target rate only)',
+    registers: [registry],
+    collect() {
+      this.set(pacer.behindSeconds());
+    },
+  });
   new client.Gauge({
     name: p + 'target_rate',
     help: 'Target ticks per second (0 = as fast as possible)',
@@ -264,6 +301,9 @@ export function createMetrics(
     registry,
     observeTurn: (seconds) => {
       turn.observe(seconds);
+    },
+    observeLag: (seconds) => {
+      lag.observe(seconds);
     },
     contentType: registry.contentType,
   };

@@ -21,7 +21,7 @@ interface Subset {
 }
 
 export class WsMode implements BroadcastMode {
-  readonly timer = 'immediate' as const;
+  readonly defaultPacer = 'sleep' as const;
   private readonly server: WsServer;
   /** Subset buffers of the current batch by subscription key. */
   private readonly subsets = new Map<string, Subset>();

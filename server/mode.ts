@@ -3,7 +3,7 @@ import type { ServerConfig } from './config.js';
 import type { Generator, TickBatch } from './generator.js';
 import type { HttpRoutes } from './http.js';
 import type { ServerStats } from './metrics.js';
-import type { PacerTimer } from './pacer.js';
+import type { PacerKind } from './pacer.js';
 import type { SymbolTable } from './session.js';
 
 export interface ModeContext {
@@ -17,8 +17,8 @@ export interface ModeContext {
 }
 
 export interface BroadcastMode {
-  /** Which pacer timer drives this mode (the naive baseline keeps the seed's setInterval). */
-  readonly timer: PacerTimer;
+  /** The pacer this mode runs with under --pacer auto (the naive baseline keeps setInterval). */
+  readonly defaultPacer: PacerKind;
   /** Starts listening (WebSocket + HTTP on one port); resolves with the bound port. */
   listen(): Promise<number>;
   /** Whether any client is subscribed to any symbol (at rate 0 the pacer idles otherwise). */

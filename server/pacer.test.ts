@@ -12,7 +12,7 @@ function fakePacer(rate: number, batch: number) {
   const pacer = new Pacer({
     rate,
     batch,
-    timer: 'immediate',
+    timer: 'spin',
     generator: gen,
     hrtime: () => ns,
     onBatch: (b: TickBatch) => {
@@ -25,6 +25,27 @@ function fakePacer(rate: number, batch: number) {
     gen,
     sizes,
     stamps,
+    advance(ms: number) {
+      ns += BigInt(Math.round(ms * 1e6));
+    },
+  };
+}
+
+function fakePacerWithLag(rate: number) {
+  let ns = 1_000_000_000n;
+  const lags: number[] = [];
+  const pacer = new Pacer({
+    rate,
+    batch: 64,
+    timer: 'sleep',
+    generator: new Generator(4),
+    hrtime: () => ns,
+    onBatch: () => {},
+    onLag: (s) => lags.push(s),
+  });
+  return {
+    pacer,
+    lags,
     advance(ms: number) {
       ns += BigInt(Math.round(ms * 1e6));
     },
@@ -109,7 +130,7 @@ describe('pacer', () => {
     const pacer = new Pacer({
       rate: 0,
       batch: 64,
-      timer: 'immediate',
+      timer: 'sleep',
       generator: gen,
       wanted: () => wanted,
       onBatch: (b) => {
@@ -131,12 +152,99 @@ describe('pacer', () => {
     assert.equal(turnCap(1_000_000, 64), 2000);
   });
 
+  for (const kind of ['sleep', 'spin'] as const) {
+    it(`${kind}: at a fixed rate every tick is emitted, stamped with its due time`, async () => {
+      const stamps: number[] = [];
+      const pacer = new Pacer({
+        rate: 500,
+        batch: 64,
+        timer: kind,
+        generator: new Generator(4),
+        onBatch: (b) => {
+          for (const t of b.ticks.slice(0, b.count)) stamps.push(t.ts);
+        },
+      });
+      pacer.start();
+      await new Promise((r) => setTimeout(r, 300));
+      pacer.stop();
+      assert.ok(stamps.length >= 100, `${stamps.length} ticks in 300 ms at 500/s`);
+      const steps = new Set(stamps.slice(1).map((t, i) => t - (stamps[i] ?? 0)));
+      assert.ok(
+        [...steps].every((d) => Math.abs(d - 2000) <= 1),
+        `steps ${[...steps].join()}`,
+      );
+      if (kind === 'sleep') {
+        // Sleeping: no turn without a tick due (a spin pacer runs many empty turns instead).
+        assert.ok(
+          pacer.wakeups <= stamps.length + 5,
+          `${pacer.wakeups} turns, ${stamps.length} ticks`,
+        );
+      } else {
+        assert.ok(
+          pacer.wakeups > stamps.length,
+          `${pacer.wakeups} turns, ${stamps.length} ticks`,
+        );
+      }
+    });
+  }
+
+  it('sleep: at a high rate a turn carries what is due instead of one tick each', async () => {
+    const sizes: number[] = [];
+    const pacer = new Pacer({
+      rate: 50_000,
+      batch: 64,
+      timer: 'sleep',
+      turnMs: 2,
+      generator: new Generator(4),
+      onBatch: (b) => sizes.push(b.count),
+    });
+    pacer.start();
+    await new Promise((r) => setTimeout(r, 200));
+    pacer.stop();
+    const ticks = sizes.reduce((a, b) => a + b, 0);
+    // 2 ms turns at 50k/s: ~100 ticks per turn (the cap is 2 ms of ticks).
+    assert.ok(ticks / sizes.length > 20, `${ticks} ticks in ${sizes.length} turns`);
+  });
+
+  it('--burn-us: each generated tick costs that much CPU in the turn', () => {
+    const turns: number[] = [];
+    const pacer = new Pacer({
+      rate: 0,
+      batch: 3,
+      timer: 'spin',
+      burnUs: 2000,
+      generator: new Generator(2),
+      onBatch: () => {},
+      onTurn: (s) => turns.push(s),
+    });
+    pacer.start();
+    pacer.turn();
+    pacer.stop();
+    assert.ok((turns[0] ?? 0) >= 0.006, `a 3-tick turn took ${turns[0] ?? 0} s, burning 3 x 2 ms`);
+  });
+
+  it('reports how late each turn starts and how far behind it is', () => {
+    const p = fakePacerWithLag(1000);
+    p.pacer.start();
+    p.pacer.turn(); // tick 0 on time
+    p.advance(5.5); // ticks 1..5 due, the first of them 4.5 ms ago
+    p.pacer.turn();
+    assert.deepEqual(
+      p.lags.map((l) => Math.round(l * 1e4) / 1e4),
+      [0, 0.0045],
+    );
+    assert.equal(p.pacer.behindSeconds(), 0, 'the next tick (6) is not due yet');
+    p.advance(10);
+    assert.ok(Math.abs(p.pacer.behindSeconds() - 0.0095) < 1e-9, `${p.pacer.behindSeconds()}`);
+    p.pacer.stop();
+  });
+
   it('runs on real timers and stops cleanly', async () => {
     let ticks = 0;
     const pacer = new Pacer({
       rate: 2000,
       batch: 64,
-      timer: 'immediate',
+      timer: 'sleep',
       generator: new Generator(8),
       onBatch: (b) => (ticks += b.count),
     });

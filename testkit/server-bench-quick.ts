@@ -4,11 +4,14 @@
 // JSON), and reports delivered frames/s over a measured window after a warm-up. Run it under
 // `flock /tmp/wsbench-bench.lock` on a shared machine:
 //   node dist/testkit/server-bench-quick.js --mode uws --clients 100 --seconds 5
-import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import net from 'node:net';
 import { defineFlags, helpText, parse, parseCli, runMain, type Values } from '../protocol/cli.js';
-import { EXIT, MODE_NAMES, readHeader } from '../protocol/index.js';
+import { EXIT, MODE_NAMES } from '../protocol/index.js';
+import {
+  cpuSeconds,
+  FrameCounter,
+  openCountingClient,
+  scrapeSums,
+} from './server-counting-clients.js';
 import { startServer } from './server-harness.js';
 
 const PROGRAM = 'server-bench-quick';
@@ -50,138 +53,25 @@ const FLAGS = defineFlags({
 
 type Options = Values<typeof FLAGS> & { serverArgs: string[] };
 
-/** Counts server frames on one raw connection; assumes unfragmented, unmasked server frames. */
-class FrameCounter {
-  frames = 0;
-  bytes = 0;
-  /** Payload bytes of the current frame still to come. */
-  private skip = 0;
-  /** A header split across reads, kept until it is complete. */
-  private partial: Buffer | null = null;
-
-  feed(buf: Buffer, n: number): void {
-    this.bytes += n;
-    let i = 0;
-    if (this.partial) {
-      buf = Buffer.concat([this.partial, buf.subarray(0, n)]);
-      n = buf.length;
-      this.partial = null;
-    }
-    while (i < n) {
-      if (this.skip > 0) {
-        const take = Math.min(this.skip, n - i);
-        this.skip -= take;
-        i += take;
-        continue;
-      }
-      const len7 = (buf[i + 1] ?? 0x7f) & 0x7f;
-      if (n - i >= 2 && len7 < 126) {
-        // Fast path: a small frame whose header is complete in this chunk.
-        this.frames++;
-        this.skip = len7;
-        i += 2;
-        continue;
-      }
-      const h = readHeader(buf, i, n);
-      if (h === null) {
-        this.partial = Buffer.from(buf.subarray(i, n));
-        return;
-      }
-      this.frames++;
-      this.skip = h.payloadLength;
-      i += h.headerLength;
-    }
-  }
-}
-
-function maskedTextFrame(text: string): Buffer {
-  const payload = Buffer.from(text);
-  const mask = randomBytes(4);
-  const head = Buffer.from([0x81, 0x80 | payload.length]);
-  for (let i = 0; i < payload.length; i++) payload[i] = (payload[i] ?? 0) ^ (mask[i & 3] ?? 0);
-  return Buffer.concat([head, mask, payload]);
-}
-
-function openClient(port: number): Promise<FrameCounter> {
-  return new Promise((resolve, reject) => {
-    const counter = new FrameCounter();
-    let upgraded = false;
-    let pending = '';
-    const sock = net.connect({
-      port,
-      host: '127.0.0.1',
-      onread: {
-        buffer: Buffer.allocUnsafe(256 * 1024),
-        callback: (n: number, buf: Uint8Array) => {
-          const b = buf as Buffer;
-          if (upgraded) {
-            counter.feed(b, n);
-            return true;
-          }
-          pending += b.toString('latin1', 0, n);
-          const end = pending.indexOf('\r\n\r\n');
-          if (end < 0) return true;
-          if (!pending.startsWith('HTTP/1.1 101')) {
-            reject(new Error(`upgrade refused: ${pending.split('\r\n')[0]}`));
-            return false;
-          }
-          upgraded = true;
-          sock.write(maskedTextFrame('{"op":"subscribe","symbols":["*"]}'));
-          const rest = Buffer.from(pending.slice(end + 4), 'latin1');
-          if (rest.length) counter.feed(rest, rest.length);
-          resolve(counter);
-          return true;
-        },
-      },
-    });
-    sock.setNoDelay(true);
-    sock.on('error', reject);
-    sock.on('connect', () =>
-      sock.write(
-        'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
-          `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
-      ),
-    );
-  });
-}
-
-function cpuSeconds(pid: number): number {
-  // /proc/<pid>/stat fields 14 and 15: utime and stime in clock ticks (100 Hz on Linux).
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const parts = f.slice(f.lastIndexOf(')') + 2).split(' ');
-  return (Number(parts[11] ?? 0) + Number(parts[12] ?? 0)) / 100;
-}
-
-/** Sums every sample of each named metric (over its labels) from one /metrics scrape. */
-async function scrape(port: number, names: string[]): Promise<number[]> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const sums = names.map(() => 0);
-  for (const line of text.split('\n')) {
-    names.forEach((n, i) => {
-      if (line.startsWith(n + '{') || line.startsWith(n + ' '))
-        sums[i] = (sums[i] ?? 0) + Number(line.split(' ').pop());
-    });
-  }
-  return sums;
-}
-
 async function benchMode(mode: string, o: Options) {
   const server = await startServer(['--mode', mode, '--rate', '0', ...o.serverArgs]);
   server.proc.stderr.pipe(process.stderr);
   const { port, pid } = server.ready;
   try {
-    const counters = await Promise.all(Array.from({ length: o.clients }, () => openClient(port)));
+    const counters = await Promise.all(
+      Array.from({ length: o.clients }, () => openCountingClient(port, new FrameCounter())),
+    );
     await new Promise((r) => setTimeout(r, o.warmup * 1000));
     const sum = () => counters.reduce((a, c) => a + c.frames, 0);
     const names = ['wsbench_server_messages_sent_total', 'wsbench_server_messages_dropped_total'];
-    await scrape(port, names); // warm the HTTP client up so both samples cost the same
+    await scrapeSums(port, names); // warm the HTTP client up so both samples cost the same
     // Client counts are read right after each scrape returns, so both windows line up.
-    const [s0 = 0, d0 = 0] = await scrape(port, names);
+    const [s0 = 0, d0 = 0] = await scrapeSums(port, names);
     const f0 = sum();
     const cpu0 = cpuSeconds(pid);
     const t0 = process.hrtime.bigint();
     await new Promise((r) => setTimeout(r, o.seconds * 1000));
-    const [s1 = 0, d1 = 0] = await scrape(port, names);
+    const [s1 = 0, d1 = 0] = await scrapeSums(port, names);
     const f1 = sum();
     const cpu1 = cpuSeconds(pid);
     const secs = Number(process.hrtime.bigint() - t0) / 1e9;
