@@ -57,6 +57,8 @@ export interface Health {
   pacer: string;
   /** µs of CPU burnt per tick (--burn-us test aid; 0 = off). */
   burnUs: number;
+  /** The optimisation switches on (ws engine), or what uws does. */
+  opts: readonly string[];
   symbols: readonly string[];
   versions: Versions;
   clock: 'monotonic-us' | 'wall-us';
@@ -67,6 +69,7 @@ export interface RouteContext {
   rate: number;
   pacer: () => string;
   burnUs: number;
+  opts: readonly string[];
   generator: Generator;
   stats: ServerStats;
   metrics: ServerMetrics;
@@ -121,6 +124,7 @@ export class HttpRoutes {
       rate: c.rate,
       pacer: c.pacer(),
       burnUs: c.burnUs,
+      opts: c.opts,
       symbols: c.generator.symbols,
       versions: c.versions,
       clock: clockKind === 'monotonic' ? 'monotonic-us' : 'wall-us',
