@@ -13,3 +13,8 @@ ABLATION_RUN_ENV = $(if $(filter command line environment,$(origin DURATION)),,D
 
 ablation: build ## Each optimisation alone, left out, all; MODE=ws|uws SCENARIO=firehose|fanout REPEATS
 	@$(ABLATION_RUN_ENV) node dist/scripts/ablation.js
+
+.PHONY: soak
+
+soak: build ## A long steady run (SOAK_MINUTES=30, SOAK_RATE=200): memory slope MB/h, p99, verdict
+	@$(if $(filter command line environment,$(origin WARMUP)),,WARMUP=10) node dist/scripts/soak.js

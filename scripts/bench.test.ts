@@ -65,6 +65,9 @@ function assertRun(result: any, mode: string, clients: number) {
   );
   assert.equal(result.http.non2xx, 0, '/snapshot answered 200');
   assert.ok(result.bench.versions.node.startsWith('v20'), 'Node version recorded');
+  assert.match(result.verdict.summary, /\S/, 'every run names its limit');
+  assert.ok(result.serverTimeline.points.length >= 2, 'server per-second series');
+  assert.ok(result.serverWindow.messagesSent > 0, 'server counters over the window');
   for (const pid of [result.placement.server.pid, result.placement.client.pid]) {
     assert.equal(isAlive(pid), false, `pid ${pid} was stopped`);
   }
@@ -148,7 +151,11 @@ test('make bench-native passes MODE/CLIENTS/DURATION through the Makefile; repor
   const page = await inspectReport(chromium, out.reportHtml);
   assert.deepEqual(page.errors, [], 'no console errors');
   assert.deepEqual(page.requests, [], 'self-contained: no network requests');
-  assert.equal(page.charts.length, 3);
+  assert.deepEqual(
+    page.charts.map((c) => c.canvasId).sort(),
+    ['chart-latency', 'chart-resources', 'chart-throughput', 'chart-timeline'],
+    'the per-second timeline is drawn too',
+  );
   for (const c of page.charts) {
     assert.ok(c.points > 0, `${c.canvasId} has data`);
     assert.ok(c.paintedPixels > 1000, `${c.canvasId} is drawn`);

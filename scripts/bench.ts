@@ -5,6 +5,7 @@
 // what was measured (exit 130).
 import { runMain } from '../protocol/cli.js';
 import { EXIT } from '../protocol/codes.js';
+import { capacityCli } from './lib/capacity-cli.js';
 import { BENCH_FLAGS, BENCH_HELP, planOf, readConfig } from './lib/config.js';
 import { errorText } from './lib/format.js';
 import { runSummary } from './lib/print.js';
@@ -26,6 +27,9 @@ async function main(): Promise<number> {
     console.error(`${NAME}: ${errorText(err)}`);
     return EXIT.failed;
   }
+  // Without RATE, make bench answers the capacity question (RATE=N: one run, RATE=max: overload).
+  if (cfg.rate === null) return capacityCli(NAME, cfg);
+  const rate = cfg.rate;
   const root = resultsDir();
   const { id: runId, dir: runDir } = await makeUniqueDir(root, stampId(cfg.mode));
   const progress = new Progress(`bench ${cfg.mode}`, cfg.warmup + cfg.duration + 3);
@@ -33,9 +37,9 @@ async function main(): Promise<number> {
     progress.note(`${sig}: stopping every process, keeping what was measured…`);
   });
   progress.note(
-    `run ${runId}: ${cfg.clients} client(s), ${cfg.duration}s after ${cfg.warmup}s warm-up, rate ${cfg.rate > 0 ? cfg.rate : 'max'} → ${displayPath(runDir)}`,
+    `run ${runId}: ${cfg.clients} client(s), ${cfg.duration}s after ${cfg.warmup}s warm-up, rate ${rate > 0 ? rate : 'max'} → ${displayPath(runDir)}`,
   );
-  const command = `MODE=${cfg.mode} CLIENTS=${cfg.clients} DURATION=${cfg.duration} WARMUP=${cfg.warmup} RATE=${cfg.rate} SYMBOLS=${cfg.symbols} node dist/scripts/bench.js`;
+  const command = `MODE=${cfg.mode} CLIENTS=${cfg.clients} DURATION=${cfg.duration} WARMUP=${cfg.warmup} RATE=${rate > 0 ? rate : 'max'} SYMBOLS=${cfg.symbols} node dist/scripts/bench.js`;
   const runtime = new NativeRuntime(cfg, controller.signal);
   const { result, resultFile, exitCode } = await runBench(runtime, planOf(cfg), {
     runDir,
@@ -44,6 +48,7 @@ async function main(): Promise<number> {
     signal: controller.signal,
     command,
     prometheus: cfg.prometheus,
+    sloP99Ms: cfg.sloP99Ms,
   });
   progress.phase('report', 'writing report.md and report.html');
   const reports = await writeRunReports(runDir);

@@ -114,7 +114,7 @@ test('compare: bad MODES / SCENARIOS / REPEATS exit 2 with the allowed values', 
   assert.equal(sc.code, 2);
   assert.match(
     sc.stderr,
-    /invalid SCENARIOS \(env for --scenarios\) "burst": expected a space-separated list of firehose, fanout, steady/,
+    /invalid SCENARIOS \(env for --scenarios\) "burst": expected a space-separated list of capacity, firehose, fanout, steady/,
   );
   const rep = await run('node', ['dist/scripts/compare.js'], {
     REPEATS: '0',
@@ -146,17 +146,17 @@ test('summarise and successRows: medians, min–max, ratios vs ws-naive, met? an
     latencyUs: { p50: 10 },
   });
   const runs: CompareRun[] = [
-    { scenario: 'fanout', mode: 'ws-naive', repeat: 0, figures: fig(100e3) },
-    { scenario: 'fanout', mode: 'ws-naive', repeat: 1, figures: fig(120e3) },
-    { scenario: 'fanout', mode: 'ws-naive', repeat: 2, figures: fig(80e3) },
-    { scenario: 'fanout', mode: 'ws', repeat: 0, figures: fig(400e3) },
-    { scenario: 'fanout', mode: 'ws', repeat: 1, figures: fig(350e3) },
-    { scenario: 'fanout', mode: 'ws', repeat: 2, figures: fig(600e3) },
-    { scenario: 'fanout', mode: 'uws', repeat: 0, figures: fig(900e3, true) },
-    { scenario: 'fanout', mode: 'uws', repeat: 1, figures: fig(1.2e6) },
-    { scenario: 'fanout', mode: 'uws', repeat: 2, figures: fig(1.1e6) },
+    { scenario: 'firehose', mode: 'ws-naive', repeat: 0, figures: fig(100e3) },
+    { scenario: 'firehose', mode: 'ws-naive', repeat: 1, figures: fig(120e3) },
+    { scenario: 'firehose', mode: 'ws-naive', repeat: 2, figures: fig(80e3) },
+    { scenario: 'firehose', mode: 'ws', repeat: 0, figures: fig(400e3) },
+    { scenario: 'firehose', mode: 'ws', repeat: 1, figures: fig(350e3) },
+    { scenario: 'firehose', mode: 'ws', repeat: 2, figures: fig(600e3) },
+    { scenario: 'firehose', mode: 'uws', repeat: 0, figures: fig(900e3, true) },
+    { scenario: 'firehose', mode: 'uws', repeat: 1, figures: fig(1.2e6) },
+    { scenario: 'firehose', mode: 'uws', repeat: 2, figures: fig(1.1e6) },
   ];
-  const rows = summarise(runs, ['ws-naive', 'ws', 'uws'], ['fanout']);
+  const rows = summarise(runs, ['ws-naive', 'ws', 'uws'], ['firehose']);
   const ws = rows.find((r) => r.mode === 'ws');
   assert.deepEqual(ws?.msgsPerSec, { median: 400e3, min: 350e3, max: 600e3 });
   assert.equal(ws?.ratio.median, 4);

@@ -20,6 +20,7 @@ test('SIGINT during the measured window stops server and client and keeps a part
     MODE: 'ws',
     CLIENTS: '4',
     DURATION: '60',
+    RATE: 'max',
     WARMUP: '1',
     PROMETHEUS: '0',
     RESULTS_DIR: tmp.dir,

@@ -205,7 +205,12 @@ export class Proc {
     let timer: NodeJS.Timeout | undefined;
     const timedOut = await Promise.race([
       this.exited.then(() => false),
-      new Promise<boolean>((r) => (timer = setTimeout(() => { r(true); }, ms))),
+      new Promise<boolean>(
+        (r) =>
+          (timer = setTimeout(() => {
+            r(true);
+          }, ms)),
+      ),
     ]);
     clearTimeout(timer);
     if (timedOut) {

@@ -16,6 +16,9 @@ import {
 } from './model.js';
 import { renderHtml } from './render-html.js';
 import { renderMarkdown } from './render-md.js';
+import type { CapacityResult } from './capacity.js';
+import { capacityModel } from './report-capacity.js';
+import { runTimeline, timelineChart } from './report-timeline.js';
 import type { StoredResult } from './result.js';
 import type { ScenarioPlan } from '../scenarios/index.js';
 import {
@@ -24,9 +27,14 @@ import {
   runFigures,
   successRows,
   summarise,
+  type CapacityFigure,
   type CompareRun,
+  type SuccessRow,
   type SummaryRow,
 } from './summary.js';
+
+/** A compare run read back: one run, or a capacity search. */
+export type CompareEntry = CompareRun & { dir: string; capacity?: CapacityResult };
 
 /** compare.json as written by compare.ts (read back: any field may be missing). */
 export interface CompareIndex {
@@ -78,8 +86,11 @@ async function readJson<T>(file: string): Promise<T> {
 
 /** Reads runDir/result.json and writes runDir/report.md and runDir/report.html. */
 export async function writeRunReports(runDir: string): Promise<{ md: string; html: string }> {
-  const result = await readJson<StoredResult>(path.join(runDir, 'result.json'));
-  const model = runModel(result);
+  const result = await readJson<StoredResult | CapacityResult>(path.join(runDir, 'result.json'));
+  const model =
+    'kind' in result && result.kind === 'capacity'
+      ? capacityModel(result)
+      : runModel(result as StoredResult);
   await writeFile(path.join(runDir, 'report.md'), renderMarkdown(model));
   await writeFile(path.join(runDir, 'report.html'), await renderHtml(model));
   return { md: path.join(runDir, 'report.md'), html: path.join(runDir, 'report.html') };
@@ -90,13 +101,26 @@ export async function writeCompareReports(
   compareDir: string,
 ): Promise<{ md: string; html: string }> {
   const compare = await readJson<CompareIndex>(path.join(compareDir, 'compare.json'));
-  const runs: (CompareRun & { dir: string })[] = [];
+  const runs: CompareEntry[] = [];
   for (const r of compare.runs) {
     let result: StoredResult;
     try {
       result = await readJson<StoredResult>(path.join(compareDir, r.dir, 'result.json'));
     } catch {
       continue; // a run interrupted before it wrote anything: nothing to count
+    }
+    if ((result as { kind?: string }).kind === 'capacity') {
+      const capacity = result as unknown as CapacityResult;
+      runs.push({
+        ...r,
+        figures: {
+          msgsPerSec: capacity.best?.deliveriesPerSec ?? null,
+          latencyUs: null,
+          clientBound: capacity.lowerBound,
+        },
+        capacity,
+      });
+      continue;
     }
     runs.push({ ...r, result, figures: runFigures(result) });
   }
@@ -144,6 +168,19 @@ export function runModel(r: StoredResult): ReportModel {
   const lat = r.latencyUs ?? {};
   const tp = r.throughput ?? {};
   const sections: Section[] = [];
+  const timeline = runTimeline(r);
+  const v = r.verdict;
+  if (v?.summary !== undefined) {
+    sections.push({
+      title: 'Verdict',
+      blocks: [
+        text(`limit: ${v.limit ?? '?'} — ${v.summary}`),
+        ...(v.reasons !== undefined && v.reasons.length > 0
+          ? [text(`findings: ${v.reasons.join('; ')}`)]
+          : []),
+      ],
+    });
+  }
   const perMsg = cpuUsPerMsg(r.server?.cpuCores, tp.msgsPerSec);
   sections.push({
     title: 'Summary',
@@ -189,6 +226,15 @@ export function runModel(r: StoredResult): ReportModel {
         'CPU (cores) and RSS (MiB) during the measured window',
         runResourceChart(r),
       ),
+      ...(timeline !== null
+        ? [
+            chart(
+              'chart-timeline',
+              'Per second across warm-up and window: delivered msg/s and p99',
+              timelineChart(timeline),
+            ),
+          ]
+        : []),
     ],
   });
 
@@ -364,6 +410,9 @@ export function runModel(r: StoredResult): ReportModel {
         [
           ['run id', str(r.runId)],
           ['runtime', r.bench?.runtime ?? '–'],
+          ['network', networkLabel(r)],
+          ['placement', r.placement?.reason ?? '–'],
+          ['node / uWS', runtimeLabel(r)],
           ['scenario', r.bench?.scenario ?? '–'],
           ['mode', mode],
           ['clients', str(r.config?.clients)],
@@ -489,14 +538,11 @@ function runResourceChart(r: StoredResult): ChartConfig {
 // ---------------------------------------------------------------------------------------------
 // A comparison
 
-export function compareModel(
-  compare: CompareIndex,
-  runs: (CompareRun & { dir: string })[],
-): ReportModel {
+export function compareModel(compare: CompareIndex, allRuns: CompareEntry[]): ReportModel {
+  const runs = allRuns.filter((r) => r.capacity === undefined);
   const modes = compare.config.modes;
-  const scenarios = compare.config.scenarios.map((s) => s.name);
+  const scenarios = compare.config.scenarios.filter((s) => s.search !== true).map((s) => s.name);
   const rows = summarise(runs, modes, scenarios);
-  const success = successRows(rows);
   const boundRuns = runs.filter((r) => r.figures.clientBound).length;
   const warnings: string[] = [];
   if (boundRuns > 0) {
@@ -512,14 +558,26 @@ export function compareModel(
       `${abortedRuns.length} aborted run(s) are listed under Runs but left out of the statistics: ${abortedRuns.map((r) => `${r.dir} (${r.figures.aborted?.reason ?? ''})`).join('; ')}.`,
     );
   }
-  const missing = compare.runs.length - runs.length;
+  const missing = compare.runs.length - allRuns.length;
   if (missing > 0 || compare.aborted !== null) {
     warnings.push(
-      `comparison incomplete: ${runs.length - abortedRuns.length} of ${compare.plannedRuns ?? compare.runs.length} planned runs completed${compare.aborted !== null ? ` (${compare.aborted.reason})` : ''}.`,
+      `comparison incomplete: ${allRuns.length - abortedRuns.length} of ${compare.plannedRuns ?? compare.runs.length} planned runs completed${compare.aborted !== null ? ` (${compare.aborted.reason})` : ''}.`,
     );
   }
 
   const sections: Section[] = [];
+  const capacityRuns = allRuns.filter((r) => r.capacity !== undefined);
+  const capFigures: CapacityFigure[] = capacityRuns.map((r) => ({
+    mode: r.mode,
+    deliveriesPerSec: r.capacity?.best?.deliveriesPerSec ?? null,
+    lowerBound: r.capacity?.lowerBound === true,
+    limit: r.capacity?.verdict.summary ?? '',
+  }));
+  const success = successRows(rows, capFigures);
+  const sourceText = (s: SuccessRow): string =>
+    s.scenario === 'capacity'
+      ? 'capacity: deliveries/s at the SLO'
+      : `firehose: median msg/s to 1 client over ${s.n} run(s)`;
   sections.push({
     title: 'Success criteria',
     blocks:
@@ -530,22 +588,63 @@ export function compareModel(
               success.map((s) => [
                 s.mode,
                 s.target,
-                `${si(s.measured)} msg/s${s.clientBound ? ` ⚠ client-bound (${s.clientBoundRuns}/${s.n})` : ''}`,
+                `${si(s.measured)} msg/s (${sourceText(s)})${s.clientBound ? (s.scenario === 'capacity' ? ' ⚠ lower bound: client-limited' : ` ⚠ client-bound (${s.clientBoundRuns}/${s.n})`) : ''}`,
                 `${ratio(s.improvement)} vs ${BASELINE_MODE}`,
                 (s.met === null ? '–' : s.met ? 'yes' : 'no') +
                   (s.clientBound ? ' ⚠ client-bound: not conclusive' : ''),
               ]),
-              `Scenario ${success[0]?.scenario ?? ''}: median delivered msg/s over ${success[0]?.n ?? 0} repeat(s); improvement = median / median of ${BASELINE_MODE}.`,
+              `Improvement = the mode's figure / ${BASELINE_MODE}'s, per source (capacity search at the SLO; 1-client firehose at max rate).`,
             ),
           ]
         : [
             text(
-              `No success table: it needs a max-rate scenario (fanout or firehose) with ${BASELINE_MODE} and ws or uws in MODES.`,
+              `No success table: it needs the capacity or the firehose scenario with ${BASELINE_MODE} and ws or uws in MODES.`,
             ),
           ],
   });
+  if (capacityRuns.length > 0) {
+    sections.push({
+      title: 'Capacity at the SLO (every tick delivered, p99 within the objective)',
+      blocks: [
+        table(
+          [
+            'mode',
+            'ticks/s',
+            'deliveries/s',
+            `vs ${BASELINE_MODE}`,
+            'p99 at capacity',
+            'server CPU',
+            'CPU µs/msg',
+            'first failing',
+            'limit',
+            'steps',
+          ],
+          capacityRuns.map((r) => {
+            const c = r.capacity;
+            const b = c?.best ?? null;
+            const base = capFigures.find((f) => f.mode === BASELINE_MODE)?.deliveriesPerSec ?? null;
+            return [
+              r.mode,
+              si(b?.ticksPerSec),
+              `${si(b?.deliveriesPerSec)}${c?.lowerBound === true ? ' (lower bound)' : ''}`,
+              ratio(b !== null && base !== null && base > 0 ? b.deliveriesPerSec / base : null),
+              us(b?.p99Us),
+              fixed(b?.serverCpuCores),
+              fixed(b?.cpuUsPerMsg, 3),
+              c?.firstFail === null || c?.firstFail === undefined
+                ? '–'
+                : `${si(c.firstFail.rate)} ticks/s`,
+              c?.firstFail?.summary ?? '–',
+              `${c?.steps.length ?? 0} (${c?.stoppedBy ?? '?'}) · ${r.dir}`,
+            ];
+          }),
+        ),
+      ],
+    });
+  }
 
-  for (const scenario of compare.config.scenarios) {
+  for (const scenario of compare.config.scenarios.filter((sc) => sc.search !== true)) {
+    const overload = scenario.rate === 0 && scenario.clients > 1;
     const mine = rows.filter((r) => r.scenario === scenario.name);
     // At a fixed rate every client should get rate msg/s; a mode that delivers less fell behind,
     // and its latency then measures the backlog.
@@ -556,7 +655,12 @@ export function compareModel(
     sections.push({
       title: `Scenario ${scenario.name}: ${scenario.clients} client(s), rate ${rateLabel(scenario.rate)}`,
       blocks: [
-        text(scenario.description),
+        text(
+          scenario.description +
+            (overload
+              ? ' — an overload run: the server generates as fast as it can, so msg/s mixes drops and latency (see delivered, p99, RSS).'
+              : ''),
+        ),
         ...behind.map((r) =>
           warning(
             `${r.mode} did not sustain the rate: ${si(r.msgsPerSec.median)} of ${si(scenario.rate * scenario.clients)} msg/s expected; its latency includes the backlog.`,
@@ -786,4 +890,20 @@ function compareResourceChart(rows: SummaryRow[]): ChartConfig {
       },
     },
   };
+}
+
+/** Where the bytes went: loopback for native runs, the containers' network for Docker runs. */
+function networkLabel(r: StoredResult): string {
+  const b = r.bench as { runtime?: string; docker?: { network?: string } } | undefined;
+  if (b?.runtime === 'docker') return b.docker?.network ?? 'unknown';
+  return b?.runtime === 'native' ? 'host loopback' : '–';
+}
+
+/** The Node and the uWS package the server ran (its /health `runtime`). */
+function runtimeLabel(r: StoredResult): string {
+  const rt = (r.target?.health as { runtime?: unknown } | undefined)?.runtime as
+    { node?: string; uws?: { package?: string; version?: string } | null } | undefined;
+  if (rt === undefined) return '–';
+  const uws = rt.uws ? `${rt.uws.package ?? '?'}@${rt.uws.version ?? '?'}` : 'not loaded';
+  return `${rt.node ?? '?'} / ${uws}`;
 }

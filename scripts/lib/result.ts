@@ -11,6 +11,8 @@ import type { ModeName } from '../../protocol/modes.js';
 import type { HttpLoad } from './http-load.js';
 import type { Exit } from './proc.js';
 import type { MachineUsage, Usage } from './sampler.js';
+import type { ServerWindow, Timeline } from './timeline.js';
+import { clientWhy, judge, type Verdict } from './verdict.js';
 import type { Versions } from './versions.js';
 
 export type { ClientResult };
@@ -90,6 +92,8 @@ export interface RunPlan {
 export interface DockerBlock {
   project: string;
   serverService: string;
+  /** the network the containers use: "host" (docker-compose.yml) */
+  network?: string;
   images: Record<string, unknown>;
   grafanaUrl: string;
 }
@@ -112,6 +116,13 @@ export type BenchResult = ClientPart & {
   placement: Placement;
   resources: Resources;
   bench: BenchBlock;
+  /** what limited the run (lib/verdict.ts) */
+  verdict: Verdict;
+  /** the server's sent/dropped (and client-bench's /metrics) per second, scraped by the
+   *  orchestrator; the client's own exact per-second series is `timeline` (client-bench) */
+  serverTimeline: Timeline | null;
+  /** the server's counters over the measured window (from its /metrics) */
+  serverWindow: ServerWindow | null;
 };
 
 /** Everything a runtime observed in one run; buildBenchResult turns it into result.json. */
@@ -138,6 +149,9 @@ export interface RunFacts {
   /** why the run failed (the orchestrator's view), null when it did not */
   failure: string | null;
   interrupted: boolean;
+  sloP99Ms: number;
+  serverTimeline: Timeline | null;
+  serverWindow: ServerWindow | null;
 }
 
 /** A client part for a run that ended before client-bench wrote one: what is known. */
@@ -196,6 +210,34 @@ export function exitCodeOf(f: RunFacts): ExitCode {
   return EXIT.ok;
 }
 
+/**
+ * The aborted block: the client's reason (it saw the connections go) joined with the
+ * orchestrator's (it saw the server exit, and how), and what was lost: the part of the planned
+ * window that was never measured and about how many deliveries that was at the measured rate.
+ */
+function abortedBlock(
+  f: RunFacts,
+  base: ClientPart,
+  reason: string | null,
+): { reason: string } | null {
+  const parts: string[] = [];
+  if (base.aborted !== null) parts.push(base.aborted.reason);
+  if (reason !== null && !parts.includes(reason)) parts.push(reason);
+  if (parts.length === 0) return null;
+  const measured = base.throughput?.windowSec ?? 0;
+  const missing = f.plan.duration - measured;
+  if (missing > 0.5 && !f.interrupted) {
+    const rate = base.throughput?.msgsPerSec ?? 0;
+    parts.push(
+      `lost: ${missing.toFixed(1)} s of the planned ${f.plan.duration} s window were not measured` +
+        (rate > 0
+          ? ` (about ${Math.round(rate * missing).toLocaleString('en-US')} deliveries at the measured rate)`
+          : ''),
+    );
+  }
+  return { reason: parts.join('; ') };
+}
+
 /** The one builder of result.json. */
 export function buildBenchResult(f: RunFacts): BenchResult {
   const base: ClientPart = f.clientResult ?? skeleton(f);
@@ -205,9 +247,25 @@ export function buildBenchResult(f: RunFacts): BenchResult {
     (f.health?.versions as Record<string, unknown> | undefined) ??
     (base.target.health?.versions as Record<string, unknown> | undefined) ??
     null;
+  const aborted = abortedBlock(f, base, reason);
+  const verdict = judge({
+    sloP99Ms: f.sloP99Ms,
+    rate: f.plan.rate,
+    aborted: aborted?.reason ?? null,
+    p99Us: base.latencyUs?.p99 ?? null,
+    delivery: base.delivery,
+    clientBound: base.client?.clientBound === true,
+    clientWhy: clientWhy(base.client?.workers),
+    serverCpuCores: f.resources.server.cpuCores,
+    clientCpuCores: f.resources.client.cpuCores ?? base.client?.cpuCores ?? null,
+    machine: f.resources.machine,
+    serverCores: f.placement.server.cores,
+    clientCores: f.placement.client.cores,
+    serverWindow: f.serverWindow,
+  });
   return {
     ...base,
-    aborted: base.aborted ?? (reason !== null ? { reason } : null),
+    aborted,
     server: {
       mode: f.plan.mode,
       cpuCores: f.resources.server.cpuCores,
@@ -230,6 +288,9 @@ export function buildBenchResult(f: RunFacts): BenchResult {
       httpError: f.http !== null && 'error' in f.http ? f.http.error : null,
       ...(f.docker !== undefined ? { docker: f.docker } : {}),
     },
+    verdict,
+    serverTimeline: f.serverTimeline,
+    serverWindow: f.serverWindow,
   };
 }
 

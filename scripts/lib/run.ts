@@ -26,6 +26,7 @@ import {
   type RunFacts,
   type RunPlan,
 } from './result.js';
+import { MetricsTimeline } from './timeline.js';
 import { versions } from './versions.js';
 import { getJson, Interrupted, sleep } from './wait.js';
 
@@ -38,6 +39,8 @@ export interface RunOptions {
   command?: string | null;
   /** start a local Prometheus when the runtime can */
   prometheus?: boolean;
+  /** the latency objective the verdict judges against (ms, p99 due → receive) */
+  sloP99Ms?: number;
 }
 
 export interface RunOutcome {
@@ -60,6 +63,7 @@ class RunState {
   interrupted = false;
   serverExit: Exit | null = null;
   clientExit: Exit | null = null;
+  timeline: MetricsTimeline | null = null;
   /** epoch ms of the phases, the fallback window when client-bench reports none */
   readonly marks: { connected?: number; windowStart?: number; windowEnd?: number } = {};
   readonly startedAt = new Date();
@@ -96,7 +100,11 @@ class RunState {
       `starting the ${plan.mode} server (rate ${plan.rate > 0 ? plan.rate : 'max'}, ${plan.symbols} symbols)`,
     );
     this.server = await this.runtime.startServer(plan, this.ctx, this.placement);
-    this.health = await getJson(`${this.server.httpBase}/health`);
+    // On a loaded machine the first answer can take seconds: three tries of 5 s.
+    const url = `${this.server.httpBase}/health`;
+    this.health = await getJson(url, 5000)
+      .catch(() => getJson(url, 5000))
+      .catch(() => getJson(url, 5000));
   }
 
   startClient(server: ServerHandle): void {
@@ -105,6 +113,7 @@ class RunState {
     const metrics = opts.prometheus === true ? ['--metrics-port', '0'] : [];
     const client = this.runtime.startClient(plan, server, this.ctx, this.placement, metrics);
     this.client = client;
+    this.timeline = new MetricsTimeline(`${server.httpBase}/metrics`).start(client.metricsPort);
     if (opts.prometheus === true && this.runtime.startPrometheus !== undefined) {
       this.prometheus = this.runtime
         .startPrometheus(server, client, plan, this.ctx)
@@ -178,6 +187,7 @@ class RunState {
     if (this.marks.windowStart !== undefined && this.marks.windowEnd === undefined)
       this.marks.windowEnd = Date.now();
     this.httpAbort.abort();
+    await this.timeline?.stop();
     if (this.client !== null) this.clientExit = await this.client.stop('SIGINT', 15_000);
     const server = this.server;
     const serverStillUp = server?.alive() === true;
@@ -238,6 +248,9 @@ class RunState {
       ...(extra.docker !== undefined ? { docker: extra.docker } : {}),
       failure: this.failure,
       interrupted: this.interrupted,
+      sloP99Ms: this.opts.sloP99Ms ?? 10,
+      serverTimeline: this.timeline?.series(window.from) ?? null,
+      serverWindow: this.timeline?.serverWindow(window.from, window.to) ?? null,
     };
   }
 }

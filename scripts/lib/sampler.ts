@@ -115,20 +115,33 @@ interface MachineReading {
   system: number;
   softirq: number;
   idle: number;
+  /** per CPU: [busy seconds, all seconds] */
+  cores: Map<string, [number, number]>;
 }
 
 function readMachine(): MachineReading | null {
   try {
-    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
+    const lines = readFileSync('/proc/stat', 'utf8').split('\n');
     // cpu  user nice system idle iowait irq softirq steal ...
-    const f = line.trim().split(/\s+/).slice(1).map(Number);
-    const at = (i: number) => (f[i] ?? 0) / CLK_TCK;
+    const fields = (line: string): number[] => line.trim().split(/\s+/).slice(1).map(Number);
+    const f = fields(lines[0] ?? '');
+    const at = (i: number): number => (f[i] ?? 0) / CLK_TCK;
+    const cores = new Map<string, [number, number]>();
+    for (const line of lines) {
+      const m = /^cpu(\d+)\s/.exec(line);
+      if (m?.[1] === undefined) continue;
+      const c = fields(line).map((v) => v / CLK_TCK);
+      const all = c.slice(0, 8).reduce((a, b) => a + b, 0);
+      const idle = (c[3] ?? 0) + (c[4] ?? 0);
+      cores.set(m[1], [all - idle, all]);
+    }
     return {
       t: performance.now(),
       user: at(0) + at(1),
       system: at(2) + at(5),
       softirq: at(6),
       idle: at(3) + at(4),
+      cores,
     };
   } catch {
     return null;
@@ -142,6 +155,8 @@ export interface MachineUsage {
   systemCores: number | null;
   softirqCores: number | null;
   idleCores: number | null;
+  /** per CPU number: the busy fraction (0-1) over the window, every process included */
+  coreBusy?: Record<string, number>;
 }
 
 /** Reads /proc/stat at start and at the window's ends. */
@@ -186,8 +201,14 @@ export class MachineSampler {
     };
     if (a === undefined || b === undefined || b.t - a.t <= 0) return empty;
     const sec = (b.t - a.t) / 1000;
+    const coreBusy: Record<string, number> = {};
+    for (const [cpu, [busy1, all1]] of b.cores) {
+      const [busy0, all0] = a.cores.get(cpu) ?? [0, 0];
+      if (all1 > all0) coreBusy[cpu] = round((busy1 - busy0) / (all1 - all0));
+    }
     return {
       cpus: this.cpus,
+      coreBusy,
       userCores: round((b.user - a.user) / sec),
       systemCores: round((b.system - a.system) / sec),
       softirqCores: round((b.softirq - a.softirq) / sec),

@@ -49,9 +49,9 @@ export function abortable<T>(promise: Promise<T>, signal?: AbortSignal): Promise
   });
 }
 
-/** GET a JSON body (2 s timeout); throws on a non-2xx answer. */
-export async function getJson(url: string): Promise<Record<string, unknown>> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+/** GET a JSON body (2 s timeout by default); throws on a non-2xx answer. */
+export async function getJson(url: string, timeoutMs = 2000): Promise<Record<string, unknown>> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
   if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status}`);
   return (await res.json()) as Record<string, unknown>;
 }

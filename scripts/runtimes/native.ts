@@ -172,8 +172,11 @@ export class NativeRuntime implements Runtime {
       '--url', server.wsUrl, '--clients', String(plan.clients),
       '--duration', String(plan.duration), '--warmup', String(plan.warmup),
       '--run-id', ctx.runId, '--out', resultFile, '--json', '--quiet',
+      // its /metrics feeds the per-second timeline (and Prometheus when it runs)
+      ...(extraArgs.includes('--metrics-port') ? [] : ['--metrics-port', '0']),
       ...extraArgs,
     ], {
+      env: { ...process.env, METRICS_HOST: '127.0.0.1' },
       cores: placement.client.cores,
       logFile: path.join(ctx.runDir, 'client.log'),
       onStderrLine(line) {
@@ -230,7 +233,11 @@ export class NativeRuntime implements Runtime {
     const { startLocalPrometheus } = await import('../prometheus-local.js');
     const clientPort = await Promise.race([
       client.metricsPort,
-      new Promise<null>((r) => setTimeout(() => { r(null); }, 10_000).unref()),
+      new Promise<null>((r) =>
+        setTimeout(() => {
+          r(null);
+        }, 10_000).unref(),
+      ),
     ]);
     const dir = path.join(ctx.runDir, 'prometheus');
     const prom = await startLocalPrometheus({

@@ -8,6 +8,8 @@ export interface ScenarioSettings {
 }
 
 export interface Scenario {
+  /** a search (many runs, lib/capacity.ts) rather than one run */
+  search?: boolean;
   plan(s: ScenarioSettings): { clients: number; rate: number };
   describe(s: ScenarioSettings): string;
 }
@@ -19,4 +21,5 @@ export interface ScenarioPlan {
   /** ticks/s; 0 = as fast as possible */
   rate: number;
   description: string;
+  search: boolean;
 }
