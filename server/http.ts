@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { clockKind, nowUs } from '../protocol/index.js';
 import type { Generator } from './generator.js';
 import type { Route, ServerMetrics, ServerStats } from './metrics.js';
+import { loadedUws } from './uws-loader.js';
 
 export const JSON_TYPE = 'application/json';
 
@@ -59,6 +60,8 @@ export interface Health {
   burnUs: number;
   symbols: readonly string[];
   versions: Versions;
+  /** What ran: the Node binary and the uWS package whose native binary loaded (null: no uws). */
+  runtime: { node: string; uws: ReturnType<typeof loadedUws> };
   clock: 'monotonic-us' | 'wall-us';
 }
 
@@ -122,7 +125,9 @@ export class HttpRoutes {
       pacer: c.pacer(),
       burnUs: c.burnUs,
       symbols: c.generator.symbols,
-      versions: c.versions,
+      // The uws package that loaded, not the alias' (an image keeps only the one that loads).
+      versions: { ...c.versions, uws: loadedUws()?.version ?? c.versions.uws },
+      runtime: { node: process.version, uws: loadedUws() },
       clock: clockKind === 'monotonic' ? 'monotonic-us' : 'wall-us',
     };
     return JSON.stringify(body);
