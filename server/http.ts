@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { clockKind, nowUs } from '../protocol/index.js';
 import type { Generator } from './generator.js';
 import type { Route, ServerMetrics, ServerStats } from './metrics.js';
+import { loadedUws } from './uws-loader.js';
 
 export const JSON_TYPE = 'application/json';
 
@@ -57,8 +58,12 @@ export interface Health {
   pacer: string;
   /** µs of CPU burnt per tick (--burn-us test aid; 0 = off). */
   burnUs: number;
+  /** The optimisation switches on (ws engine), or what uws does. */
+  opts: readonly string[];
   symbols: readonly string[];
   versions: Versions;
+  /** What ran: the Node binary and the uWS package whose native binary loaded (null: no uws). */
+  runtime: { node: string; uws: ReturnType<typeof loadedUws> };
   clock: 'monotonic-us' | 'wall-us';
 }
 
@@ -67,6 +72,7 @@ export interface RouteContext {
   rate: number;
   pacer: () => string;
   burnUs: number;
+  opts: readonly string[];
   generator: Generator;
   stats: ServerStats;
   metrics: ServerMetrics;
@@ -121,8 +127,11 @@ export class HttpRoutes {
       rate: c.rate,
       pacer: c.pacer(),
       burnUs: c.burnUs,
+      opts: c.opts,
       symbols: c.generator.symbols,
-      versions: c.versions,
+      // The uws package that loaded, not the alias' (an image keeps only the one that loads).
+      versions: { ...c.versions, uws: loadedUws()?.version ?? c.versions.uws },
+      runtime: { node: process.version, uws: loadedUws() },
       clock: clockKind === 'monotonic' ? 'monotonic-us' : 'wall-us',
     };
     return JSON.stringify(body);

@@ -5,7 +5,6 @@
 // each socket's buffered amount; a slow client is paused (unsubscribed from its topics, each tick
 // of its symbols counted as a drop, resubscribed in `drain` below half the limit) or closed (1008).
 // uWS's own limit is set a margin above ours as a safety net that our check never reaches.
-import { createRequire } from 'node:module';
 import type * as UWS from 'uWebSockets.js';
 import type { TickBatch } from './generator.js';
 import { CLOSE } from '../protocol/codes.js';
@@ -13,6 +12,7 @@ import { handlerFailed } from './guard.js';
 import { HttpRoutes, type HttpReply } from './http.js';
 import { ModeUnavailableError, type BroadcastMode, type ModeContext } from './mode.js';
 import { Session } from './session.js';
+import { loadUws } from './uws-loader.js';
 
 type UwsModule = typeof UWS;
 /** uWS's own backpressure limit = ours + this margin (our check runs at least every ms). */
@@ -49,33 +49,13 @@ interface UserData {
   client?: UwsClient;
 }
 
-/**
- * Loads uWebSockets.js and insists on the native binary: the npm alias silently falls back to a
- * JS shim on `ws` when it cannot load, and a benchmark of that shim would be a lie.
- */
+/** The first uWebSockets.js package whose native binary loads (uws-loader.ts refuses the shim). */
 function loadNative(): UwsModule {
-  const require = createRequire(import.meta.url);
-  let uws: UwsModule;
-  // The package prints its fallback notice with console.log; stdout is for the ready line only.
-  const log = console.log;
-  console.log = console.error;
   try {
-    uws = require('uWebSockets.js') as UwsModule;
+    return loadUws().module as UwsModule;
   } catch (err) {
-    throw new ModeUnavailableError(
-      `uws mode: cannot load uWebSockets.js: ${(err as Error).message}`,
-    );
-  } finally {
-    console.log = log;
+    throw new ModeUnavailableError(`uws mode: ${(err as Error).message}; refusing to start`);
   }
-  if (typeof (uws as { getParts?: unknown }).getParts !== 'function') {
-    throw new ModeUnavailableError(
-      `uws mode: the uWebSockets.js native binary is not loaded (got the JS fallback on ws; ` +
-        `platform ${process.platform}-${process.arch}, Node ABI ${process.versions.modules}` +
-        `${process.env.UWS_USE_FALLBACK ? ', UWS_USE_FALLBACK is set' : ''}); refusing to start`,
-    );
-  }
-  return uws;
 }
 
 export function createUwsMode(ctx: ModeContext): BroadcastMode {

@@ -47,7 +47,16 @@ export async function assertServerHealthy(
   assertNoGaps(healthy, what);
   const pong = await healthy.command({ op: 'ping', id: 7 }, 'pong');
   assert.equal(pong.id, 7);
-  const health = await fetch(server.url('/health'));
+  // One retry: after an event-loop stall the server may run its keep-alive timeout before it
+  // reads the next request on that socket (undici reports "other side closed"); a second GET on
+  // a fresh connection must answer.
+  const get = () => fetch(server.url('/health'));
+  const health = await get().catch(async (first: unknown) =>
+    get().catch((err: unknown) => {
+      const cause = (e: unknown) => (e instanceof Error ? String(e.cause) : '');
+      throw new Error(`${what}: GET /health failed twice: ${cause(first)}; ${cause(err)}`);
+    }),
+  );
   assert.equal(health.status, 200, `${what}: /health`);
   await health.arrayBuffer();
 }

@@ -15,7 +15,7 @@ import {
   type Values,
 } from '../../protocol/cli.js';
 import { MODE_NAMES, type ModeName } from '../../protocol/modes.js';
-import type { RunPlan } from './result.js';
+import type { RunPlan, RuntimeName } from './result.js';
 import {
   SCENARIO_NAMES,
   scenarioPlan,
@@ -269,6 +269,14 @@ export const COMPARE_FLAGS = defineFlags({
     help: 'compare scenarios (scripts/scenarios/)',
     default: ['capacity', 'firehose', 'fanout'] as ScenarioName[],
     parse: uniqueList(SCENARIO_NAMES),
+  },
+  runtimes: {
+    long: 'runtimes',
+    env: ['RUNTIMES'],
+    arg: 'LIST',
+    help: 'runtimes side by side (docker: the stack of make up, its servers restarted per run)',
+    default: ['native'] as RuntimeName[],
+    parse: uniqueList(['native', 'docker'] as const),
   },
   repeats: {
     long: 'repeats',

@@ -410,6 +410,9 @@ export function runModel(r: StoredResult): ReportModel {
         [
           ['run id', str(r.runId)],
           ['runtime', r.bench?.runtime ?? '–'],
+          ['network', networkLabel(r)],
+          ['placement', r.placement?.reason ?? '–'],
+          ['node / uWS', runtimeLabel(r)],
           ['scenario', r.bench?.scenario ?? '–'],
           ['mode', mode],
           ['clients', str(r.config?.clients)],
@@ -887,4 +890,20 @@ function compareResourceChart(rows: SummaryRow[]): ChartConfig {
       },
     },
   };
+}
+
+/** Where the bytes went: loopback for native runs, the containers' network for Docker runs. */
+function networkLabel(r: StoredResult): string {
+  const b = r.bench as { runtime?: string; docker?: { network?: string } } | undefined;
+  if (b?.runtime === 'docker') return b.docker?.network ?? 'unknown';
+  return b?.runtime === 'native' ? 'host loopback' : '–';
+}
+
+/** The Node and the uWS package the server ran (its /health `runtime`). */
+function runtimeLabel(r: StoredResult): string {
+  const rt = (r.target?.health as { runtime?: unknown } | undefined)?.runtime as
+    { node?: string; uws?: { package?: string; version?: string } | null } | undefined;
+  if (rt === undefined) return '–';
+  const uws = rt.uws ? `${rt.uws.package ?? '?'}@${rt.uws.version ?? '?'}` : 'not loaded';
+  return `${rt.node ?? '?'} / ${uws}`;
 }

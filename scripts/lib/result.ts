@@ -92,6 +92,8 @@ export interface RunPlan {
 export interface DockerBlock {
   project: string;
   serverService: string;
+  /** the network the containers use: "host" (docker-compose.yml) */
+  network?: string;
   images: Record<string, unknown>;
   grafanaUrl: string;
 }

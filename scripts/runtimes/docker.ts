@@ -1,19 +1,29 @@
 // The Docker runtime: the server container of the running stack (make up), client-bench as a
-// one-off container of the same compose project (`compose run client`), CPU/RSS of both read
-// from the stack's Prometheus. Results land on the host under RESULTS_DIR (mounted at /results).
+// one-off container of the same compose project (`compose run client`). Every container is on the
+// host network (the client connects to ws://127.0.0.1:<port>/) with the cpusets native runs use
+// (scripts/stack.sh placement). CPU/RSS of both are sampled from the host's /proc like native
+// runs (the containers' processes are host processes), with the stack's Prometheus as the
+// fallback. Results land on the host under RESULTS_DIR (mounted at /results).
+// `manageServer`: (re)start the mode's server per run at the plan's rate (make compare); without
+// it the stack's running server is measured at the rate it was started with (make up RATE=...).
 import { chownSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { ModeName } from '../../protocol/modes.js';
 import { errorText, round } from '../lib/format.js';
 import { runToEnd, start } from '../lib/proc.js';
 import type { DockerBlock, Placement, Resources, RunPlan } from '../lib/result.js';
-import { NO_USAGE, type Usage } from '../lib/sampler.js';
+import { MachineSampler, NO_USAGE, ProcSampler, type Usage } from '../lib/sampler.js';
 import { repoRoot } from '../lib/versions.js';
 import type { ClientHandle, RunContext, Runtime, ServerHandle, Window } from './runtime.js';
 
 const CONTAINER_RESULTS = '/results';
-/** Prometheus scrapes every second (prometheus/prometheus.yml). */
+/** Prometheus scrapes every second (docker/prometheus.yml). */
 const SAMPLE_S = 1;
+/** /proc sampling of the containers' processes, as native runs do. */
+const SAMPLE_MS = 250;
+/** Every container of the stack shares the host's network namespace (docker-compose.yml). */
+export const NETWORK = 'host';
 const STACK = path.join(repoRoot, 'scripts/stack.sh');
 
 /** KEY=VALUE lines of .env, which compose reads too; the environment wins over it. */
@@ -37,7 +47,11 @@ export function stackSetting(name: string, def: string): string {
 
 /** `scripts/stack.sh <args>`; throws with its stderr when it fails. */
 export async function stack(...args: string[]): Promise<string> {
-  const r = await runToEnd('bash', [STACK, ...args]);
+  return stackWith({}, ...args);
+}
+
+async function stackWith(env: Record<string, string>, ...args: string[]): Promise<string> {
+  const r = await runToEnd('bash', [STACK, ...args], { env: { ...process.env, ...env } });
   if (r.code !== 0)
     throw new Error(`scripts/stack.sh ${args.join(' ')} failed: ${r.stderr.trim()}`);
   return r.stdout.trim();
@@ -54,6 +68,29 @@ const PORT_VARS: Record<ModeName, [string, string]> = {
   uws: ['SERVER_UWS_PORT', '8083'],
 };
 
+/** KEY=VALUE lines of a stack.sh answer. */
+function keyValues(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const i = line.indexOf('=');
+    if (i > 0) out[line.slice(0, i)] = line.slice(i + 1);
+  }
+  return out;
+}
+
+/**
+ * The host pid of the node process in a container: the child of its pid 1 (tini, `init: true`),
+ * or pid 1 itself without an init. (Node 24 names its main thread "MainThread", so not by name.)
+ */
+async function nodePidOf(container: string): Promise<number | null> {
+  const r = await runToEnd('docker', ['inspect', '-f', '{{.State.Pid}}', container]);
+  const init = Number(r.stdout.trim());
+  if (r.code !== 0 || !Number.isInteger(init) || init <= 0) return null;
+  const kids = await runToEnd('pgrep', ['-P', String(init)]);
+  const pid = Number(kids.stdout.trim().split('\n')[0]);
+  return kids.code === 0 && Number.isInteger(pid) && pid > 0 ? pid : init;
+}
+
 export class DockerRuntime implements Runtime {
   readonly name = 'docker' as const;
   readonly project = stackSetting('WSBENCH_PROJECT', 'wsbench');
@@ -61,36 +98,60 @@ export class DockerRuntime implements Runtime {
   private mode: ModeName = 'uws';
   private runId = '';
   private readonly started = Date.now();
+  private serverSampler: ProcSampler | null = null;
+  private clientSampler: ProcSampler | null = null;
+  private readonly machine = new MachineSampler(os.cpus().length);
 
-  place(): Promise<Placement> {
-    const serverSet = stackSetting('SERVER_CPUSET', '');
-    const clientSet = stackSetting('CLIENT_CPUSET', '');
+  constructor(private readonly opts: { manageServer?: boolean } = {}) {}
+
+  async place(): Promise<Placement> {
+    const p = keyValues(await stack('placement'));
+    const serverSet = p.SERVER_CPUSET ?? '';
+    const clientSet = p.CLIENT_CPUSET ?? '';
     const limits = `SERVER_CPUS=${stackSetting('SERVER_CPUS', '0')} CLIENT_CPUS=${stackSetting('CLIENT_CPUS', '0')}`;
-    const pinned = serverSet !== '' || clientSet !== '';
-    return Promise.resolve({
-      pinned,
-      cpus: 0,
-      reason: pinned
-        ? `docker cpuset; ${limits}`
-        : `docker, no cpuset (set SERVER_CPUSET/CLIENT_CPUSET in .env); ${limits}`,
+    return {
+      pinned: serverSet !== '' || clientSet !== '',
+      cpus: os.availableParallelism(),
+      reason: `docker, ${NETWORK} network, ${p.PLACEMENT ?? 'placement unknown'}; ${limits}`,
       server: { cores: serverSet !== '' ? serverSet : null },
       client: { cores: clientSet !== '' ? clientSet : null },
       // the orchestrator runs on the host, outside both containers
       orchestrator: { cores: null },
-    });
+    };
   }
 
-  startServer(plan: RunPlan): Promise<ServerHandle> {
+  async startServer(plan: RunPlan, ctx: RunContext): Promise<ServerHandle> {
     this.mode = plan.mode;
     const [portVar, def] = PORT_VARS[plan.mode];
-    return Promise.resolve({
-      wsUrl: `ws://server-${plan.mode}:8080/`,
-      httpBase: `http://127.0.0.1:${stackSetting(portVar, def)}`,
-      pid: null,
+    const port = stackSetting(portVar, def);
+    const service = `server-${plan.mode}`;
+    if (this.opts.manageServer === true) {
+      ctx.note(`docker: (re)starting ${service} at rate ${plan.rate || 'max'}`);
+      await stackWith(
+        { MODE: plan.mode, RATE: String(plan.rate), SYMBOLS: String(plan.symbols) },
+        'serve',
+      );
+    }
+    this.machine.start();
+    const container = (await stack('compose', '--profile', plan.mode, 'ps', '-q', service)).split(
+      '\n',
+    )[0];
+    const pid = container !== undefined && container !== '' ? await nodePidOf(container) : null;
+    if (pid !== null) this.serverSampler = new ProcSampler(pid, SAMPLE_MS).start();
+    return {
+      // host network: the client container reaches the server where the host does
+      wsUrl: `ws://127.0.0.1:${port}/`,
+      httpBase: `http://127.0.0.1:${port}`,
+      pid,
       alive: () => true,
-      // the stack's server keeps running (make down stops it)
-      stop: () => Promise.resolve(null),
-    });
+      stop: async () => {
+        this.serverSampler?.stop();
+        // a managed server is removed after its run, so that nothing runs beside the next one
+        if (this.opts.manageServer === true)
+          await stack('compose', '--profile', plan.mode, 'rm', '-s', '-f', service);
+        return null;
+      },
+    };
   }
 
   startClient(
@@ -109,10 +170,12 @@ export class DockerRuntime implements Runtime {
     const runName = path.basename(ctx.runDir);
     this.runId = ctx.runId;
     const tty = process.stdin.isTTY && process.stderr.isTTY;
-    const metricsArgs = extraArgs.includes('--metrics-port') ? [] : ['--metrics-port', '9464'];
+    // Prometheus scrapes the client here (docker/prometheus.yml, targets from scripts/stack.sh)
+    const metricsPort = stackSetting('CLIENT_METRICS_PORT', '9464');
+    const metricsArgs = extraArgs.includes('--metrics-port') ? [] : ['--metrics-port', metricsPort];
     // prettier-ignore
     const args = [
-      STACK, 'compose', '--profile', 'bench', 'run', '--rm', '--no-deps', '--use-aliases',
+      STACK, 'compose', '--profile', 'bench', 'run', '--rm', '--no-deps',
       ...(tty ? [] : ['-T']),
       '--label', `wsbench.mode=${plan.mode}`, '--label', `wsbench.run_id=${ctx.runId}`,
       'client',
@@ -127,7 +190,26 @@ export class DockerRuntime implements Runtime {
       stdio: 'inherit',
       env: { ...process.env, WSBENCH_UID: String(uid), WSBENCH_GID: String(gid) },
     });
+    // The client container's node process, sampled from /proc once it is up.
+    const runLabel = `label=wsbench.run_id=${ctx.runId}`;
+    let looking = true;
+    const findClient = async (): Promise<void> => {
+      for (let i = 0; i < 100 && looking && this.clientSampler === null; i++) {
+        const r = await runToEnd('docker', ['ps', '-q', '--filter', runLabel]);
+        const id = r.stdout.trim().split('\n')[0] ?? '';
+        const pid = id !== '' ? await nodePidOf(id) : null;
+        if (pid !== null) {
+          this.clientSampler = new ProcSampler(pid, SAMPLE_MS).start();
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    };
+    const found = findClient();
     const exited = proc.exited.then(async (e) => {
+      looking = false;
+      await found;
+      this.clientSampler?.stop();
       if (hostUid === 0) await runToEnd('chown', ['-R', `${hostUid}:${hostGid}`, ctx.runDir]);
       return e;
     });
@@ -145,17 +227,32 @@ export class DockerRuntime implements Runtime {
   }
 
   async sample(window: Window): Promise<Resources> {
+    this.machine.stop();
+    this.serverSampler?.stop();
+    // the samplers keep performance.now() times; the window is wall clock
+    const offset = performance.now() - Date.now();
+    const from = window.from + offset;
+    const to = window.to + offset;
+    const fromProc = (s: ProcSampler | null): Usage | null => {
+      const u = s?.window(from, to) ?? null;
+      return u !== null && u.cpuCores !== null ? u : null;
+    };
+    const procServer = fromProc(this.serverSampler);
+    const procClient = fromProc(this.clientSampler);
     const [server, client] = await Promise.all([
-      this.usage(`job="wsbench-server",mode="${this.mode}"`, window),
-      this.usage(`job="wsbench-client",run_id="${this.runId}"`, window),
+      procServer ?? this.usage(`job="wsbench-server",mode="${this.mode}"`, window),
+      procClient ?? this.usage(`job="wsbench-client",run_id="${this.runId}"`, window),
     ]);
+    const proc = procServer !== null && procClient !== null;
     return {
-      intervalMs: SAMPLE_S * 1000,
+      intervalMs: proc ? SAMPLE_MS : SAMPLE_S * 1000,
       windowSec: (window.to - window.from) / 1000,
-      source: `prometheus ${this.promUrl}`,
+      source: proc
+        ? 'host /proc (container processes)'
+        : `host /proc where found, else prometheus ${this.promUrl}`,
       server,
       client,
-      machine: null,
+      machine: this.machine.window(from, to),
     };
   }
 
@@ -164,6 +261,7 @@ export class DockerRuntime implements Runtime {
       docker: {
         project: this.project,
         serverService: `server-${this.mode}`,
+        network: NETWORK,
         images: await this.images(),
         grafanaUrl: this.grafanaLink(ctx.runId, this.started, Date.now()),
       },
@@ -261,7 +359,7 @@ export class DockerRuntime implements Runtime {
     return `http://127.0.0.1:${stackSetting('GRAFANA_PORT', '3000')}/d/${this.dashboardUid()}?${q.toString()}`;
   }
 
-  /** Image references and ids (docker image inspect). */
+  /** Image references, ids and base images (docker image inspect). */
   async images(): Promise<Record<string, unknown>> {
     const inspect = async (ref: string): Promise<string | null> => {
       const r = await runToEnd('docker', ['image', 'inspect', '-f', '{{.Id}}', ref]);
@@ -274,7 +372,8 @@ export class DockerRuntime implements Runtime {
         ref: `wsbench/client-bench:${tag}`,
         id: await inspect(`wsbench/client-bench:${tag}`),
       },
-      nodeBase: stackSetting('NODE_IMAGE', 'node:20.18.0-bookworm-slim'),
+      // the base the image was built from (label set by the Dockerfile)
+      nodeBase: await label(`wsbench/server:${tag}`, 'wsbench.base-image'),
     };
   }
 
@@ -286,4 +385,16 @@ export class DockerRuntime implements Runtime {
     ]);
     return r.code === 0 && r.stdout.trim() !== '';
   }
+}
+
+async function label(ref: string, name: string): Promise<string | null> {
+  const r = await runToEnd('docker', [
+    'image',
+    'inspect',
+    '-f',
+    `{{index .Config.Labels "${name}"}}`,
+    ref,
+  ]);
+  const v = r.stdout.trim();
+  return r.code === 0 && v !== '' && v !== '<no value>' ? v : null;
 }
