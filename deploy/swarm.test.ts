@@ -35,6 +35,7 @@ test('docker stack config: replica k runs shard k/N into its own folder, against
       START_AT: '1767225600000',
       RUN_DIR: '/r/run',
       WSBENCH_ROOT: '/r',
+      SERVER_URL: 'ws://10.0.0.7:8080/',
     },
   });
   assert.equal(r.status, 0, r.stderr);
@@ -46,7 +47,7 @@ test('docker stack config: replica k runs shard k/N into its own folder, against
   assert.equal(at(client, 'environment.WSBENCH_START_AT'), '1767225600000');
   const command = at(client, 'command') as string[];
   const flag = (name: string) => command[command.indexOf(name) + 1];
-  assert.equal(flag('--url'), 'ws://server:8080/');
+  assert.equal(flag('--url'), 'ws://10.0.0.7:8080/');
   assert.equal(flag('--clients'), '300');
   assert.equal(flag('--out'), '/results/result.json');
   assert.equal(flag('--metrics-port'), '9464');
@@ -56,20 +57,17 @@ test('docker stack config: replica k runs shard k/N into its own folder, against
 
   const prom = at(stack, 'services.prometheus');
   assert.ok((at(prom, 'command') as string[]).includes('--config.file=/etc/prometheus/swarm.yml'));
-  const [mount] = at(prom, 'volumes') as Obj[];
-  assert.deepEqual(mount, {
-    type: 'bind',
-    source: '/r/prometheus',
-    target: '/etc/prometheus',
-    read_only: true,
-  });
+  assert.deepEqual(at(prom, 'volumes'), [
+    { type: 'bind', source: '/r/prometheus', target: '/etc/prometheus', read_only: true },
+    { type: 'bind', source: '/r/run/targets', target: '/etc/wsbench-targets', read_only: true },
+  ]);
   // Nothing is published on the host.
   for (const name of ['server', 'client', 'prometheus']) {
     assert.equal(at(stack, `services.${name}.ports`), undefined, `${name} publishes a port`);
   }
 });
 
-test('prometheus/swarm.yml: promtool accepts it; it scrapes every task of the stack services', (t) => {
+test('prometheus/swarm.yml: promtool accepts it; targets from the files the script writes', (t) => {
   const promtool = requireTool(t, 'promtool');
   if (!promtool) return;
   const r = spawnSync(promtool, ['check', 'config', 'swarm.yml'], {
@@ -81,18 +79,18 @@ test('prometheus/swarm.yml: promtool accepts it; it scrapes every task of the st
   const jobs = (at(config, 'scrape_configs') as Obj[]).map((j) => [
     j.job_name,
     at(j, 'honor_labels'),
-    JSON.stringify(at(j, 'dns_sd_configs')),
+    JSON.stringify(at(j, 'file_sd_configs')),
   ]);
   assert.deepEqual(jobs, [
     [
       'wsbench-server',
       true,
-      '[{"names":["tasks.server"],"type":"A","port":8080,"refresh_interval":"1s"}]',
+      '[{"files":["/etc/wsbench-targets/server.json"],"refresh_interval":"1s"}]',
     ],
     [
       'wsbench-client',
       true,
-      '[{"names":["tasks.client"],"type":"A","port":9464,"refresh_interval":"1s"}]',
+      '[{"files":["/etc/wsbench-targets/client.json"],"refresh_interval":"1s"}]',
     ],
   ]);
 });
