@@ -21,6 +21,7 @@ describe('config', () => {
       batch: 64,
       maxBackpressure: 1048576,
       slowClient: 'drop',
+      opt: { preset: true },
       pacer: 'auto',
       turnMs: 1,
       burnUs: 0,
@@ -50,6 +51,15 @@ describe('config', () => {
     assert.equal(d.slowClient, 'close');
     assert.equal(d.maxPayload, 128);
     assert.equal(d.batch, 1);
+    assert.deepEqual(config(['--opt', 'nodelay,pacer']).opt, {
+      preset: false,
+      set: ['pacer', 'nodelay'],
+    });
+    assert.deepEqual(config(['-O', 'none']).opt, { preset: false, set: [] });
+    assert.deepEqual(config([], { OPTS: 'pacer+batch' }).opt, {
+      preset: false,
+      set: ['pacer', 'batch'],
+    });
     const e = config(['--pacer', 'spin', '--burn-us', '250', '--turn-ms=5']);
     assert.deepEqual([e.pacer, e.burnUs, e.turnMs], ['spin', 250, 5]);
     assert.equal(config([], { PACER: 'interval', BURN_US: '7', TURN_MS: '2' }).burnUs, 7);
@@ -88,6 +98,12 @@ describe('config', () => {
       [['--max-backpressure', '10'], {}, /invalid --max-backpressure "10": expected .*>= 1024/],
       [['--slow-client', 'kill'], {}, /invalid --slow-client "kill": expected one of: drop, close/],
       [['--max-payload', '1e6'], {}, /invalid --max-payload "1e6"/],
+      [
+        ['--opt', 'batch,turbo'],
+        {},
+        /invalid --opt "batch,turbo": expected preset \(the mode's own\), none, all, or a comma list of: pacer, serialize-once, frame-once, batch, nodelay/,
+      ],
+      [[], { OPTS: 'fast' }, /invalid OPTS \(env for --opt\) "fast": expected preset/],
       [
         ['--pacer', 'fast'],
         {},
@@ -141,8 +157,10 @@ describe('config', () => {
     ]) {
       assert.ok(h.includes(flag), `help mentions ${flag}`);
     }
-    for (const v of Object.values(DEFAULTS))
-      assert.ok(h.includes(`default ${String(v)}`), `help shows default ${String(v)}`);
+    for (const v of Object.values(DEFAULTS)) {
+      const text = typeof v === 'object' ? 'preset' : String(v);
+      assert.ok(h.includes(`default ${text}`), `help shows default ${text}`);
+    }
     for (const env of ['SERVER_MODE/MODE', 'MAX_BACKPRESSURE', 'SLOW_CLIENT'])
       assert.ok(h.includes(`env ${env}`), `help names env ${env}`);
   });

@@ -10,6 +10,7 @@ import {
   type Values,
 } from '../protocol/cli.js';
 import { MAX_SYMBOLS, MODE_NAMES, type ModeName } from '../protocol/index.js';
+import { parseOpts } from './opts.js';
 import { PACER_KINDS, type PacerKind } from './pacer.js';
 
 export { MODE_NAMES, type ModeName };
@@ -96,6 +97,16 @@ export const FLAGS = defineFlags({
     help: 'what happens to a slow client: drop its ticks or close it (1008)',
     default: 'drop',
     parse: parse.oneOf(SLOW_CLIENT_POLICIES),
+  },
+  opt: {
+    long: 'opt',
+    short: 'O',
+    env: ['OPTS'],
+    arg: 'SET',
+    help: "ws engine optimisations (docs/server.md); preset = the mode's (ws-naive none, ws all)",
+    default: { preset: true },
+    defaultText: 'preset',
+    parse: parseOpts,
   },
   pacer: {
     long: 'pacer',

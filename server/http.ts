@@ -58,6 +58,8 @@ export interface Health {
   pacer: string;
   /** µs of CPU burnt per tick (--burn-us test aid; 0 = off). */
   burnUs: number;
+  /** The optimisation switches on (ws engine), or what uws does. */
+  opts: readonly string[];
   symbols: readonly string[];
   versions: Versions;
   /** What ran: the Node binary and the uWS package whose native binary loaded (null: no uws). */
@@ -70,6 +72,7 @@ export interface RouteContext {
   rate: number;
   pacer: () => string;
   burnUs: number;
+  opts: readonly string[];
   generator: Generator;
   stats: ServerStats;
   metrics: ServerMetrics;
@@ -124,6 +127,7 @@ export class HttpRoutes {
       rate: c.rate,
       pacer: c.pacer(),
       burnUs: c.burnUs,
+      opts: c.opts,
       symbols: c.generator.symbols,
       // The uws package that loaded, not the alias' (an image keeps only the one that loads).
       versions: { ...c.versions, uws: loadedUws()?.version ?? c.versions.uws },

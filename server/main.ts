@@ -9,6 +9,7 @@ import { HttpRoutes, readVersions } from './http.js';
 import { createMetrics, ServerStats } from './metrics.js';
 import { ModeUnavailableError, type BroadcastMode } from './mode.js';
 import { MODES } from './modes.js';
+import { optsLabel, reportedOpts, resolveOpts } from './opts.js';
 import { Pacer } from './pacer.js';
 import { SymbolTable } from './session.js';
 
@@ -32,6 +33,11 @@ function readConfig(): ServerConfig | null {
     process.stdout.write(helpText());
     return null;
   }
+  if (parsed.config.mode === 'uws' && !parsed.config.opt.preset)
+    throw new UsageError(
+      'wsbench-server: --opt applies to the ws engine (ws-naive, ws); uws runs its preset: ' +
+        'expected preset (or no --opt) with --mode uws',
+    );
   return parsed.config;
 }
 
@@ -39,6 +45,8 @@ async function main(): Promise<number | undefined> {
   const config = readConfig();
   if (!config) return EXIT.ok;
 
+  const opts = resolveOpts(config.mode, config.opt);
+  const shownOpts = reportedOpts(config.mode, opts);
   const generator = new Generator(config.symbols);
   const stats = new ServerStats();
   // The pacer comes last (it needs the mode); the metrics read it through this late binding.
@@ -52,12 +60,15 @@ async function main(): Promise<number | undefined> {
       skipped: () => pacer?.skipped ?? 0,
       behindSeconds: () => pacer?.behindSeconds() ?? 0,
     },
+    opts: optsLabel(shownOpts),
+    pacerKind: () => pacer?.kind ?? 'none',
   });
   const routes = new HttpRoutes({
     mode: config.mode,
     rate: config.rate,
     pacer: () => pacer?.kind ?? 'sleep',
     burnUs: config.burnUs,
+    opts: shownOpts,
     generator,
     stats,
     metrics,
@@ -69,7 +80,7 @@ async function main(): Promise<number | undefined> {
   let mode: BroadcastMode;
   let port: number;
   try {
-    mode = await MODES[config.mode]({ config, generator, symbols, stats, routes, log });
+    mode = await MODES[config.mode]({ config, opts, generator, symbols, stats, routes, log });
     port = await mode.listen();
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
@@ -136,7 +147,7 @@ async function main(): Promise<number | undefined> {
   );
   log(
     `${config.mode} listening on ${config.host}:${port} (rate ${config.rate > 0 ? config.rate : 'max'}, ` +
-      `${config.symbols} symbols, batch ${config.batch}, pacer ${running.kind}, backpressure ` +
+      `${config.symbols} symbols, batch ${config.batch}, pacer ${running.kind}, opts ${optsLabel(shownOpts)}, backpressure ` +
       `${config.maxBackpressure} B ${config.slowClient}${config.burnUs > 0 ? `, burn ${config.burnUs} µs/tick` : ''})`,
   );
 }

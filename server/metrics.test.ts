@@ -14,6 +14,8 @@ describe('server metrics', () => {
       ticksGenerated: () => generated,
       targetRate: 500,
       pacer: { skipped: () => pacer.skipped, behindSeconds: () => pacer.behind },
+      opts: 'pacer+batch',
+      pacerKind: () => 'sleep',
     });
     stats.messagesSent = 10;
     stats.bytesSent = 900;
@@ -37,6 +39,7 @@ describe('server metrics', () => {
     assert.equal(x.get('wsbench_server_http_requests_total{mode="ws",route="health"}'), 1);
     assert.equal(x.get('wsbench_server_http_requests_total{mode="ws",route="snapshot"}'), 0);
     assert.equal(x.get('wsbench_server_target_rate{mode="ws"}'), 500);
+    assert.equal(x.get('wsbench_server_opts_info{mode="ws",opts="pacer+batch",pacer="sleep"}'), 1);
     assert.equal(x.get('wsbench_server_pacer_skipped_ticks_total{mode="ws"}'), 0);
     assert.equal(x.get('wsbench_server_pacer_behind_seconds{mode="ws"}'), 0);
     pacer.skipped = 40;
@@ -60,6 +63,8 @@ describe('server metrics', () => {
       ticksGenerated: () => 0,
       targetRate: 0,
       pacer: { skipped: () => 0, behindSeconds: () => 0 },
+      opts: 'none',
+      pacerKind: () => 'interval',
     });
     for (const v of [4e-6, 5e-6, 6e-6, 0.003, 5]) m.observeTurn(v);
     const x = parseMetrics(await m.registry.metrics());

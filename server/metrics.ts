@@ -12,6 +12,10 @@ export type Route = 'health' | 'metrics' | 'snapshot' | 'not_found';
 export class ServerStats {
   messagesSent = 0;
   bytesSent = 0;
+  /** Tick serialisations: one per tick when serialised once, one per client per tick otherwise. */
+  serializations = 0;
+  /** Writes of tick data to sockets (ws.send calls, raw writes, or one per corked turn). */
+  socketWrites = 0;
   droppedBackpressure = 0;
   droppedClosed = 0;
   clientsConnected = 0;
@@ -179,6 +183,9 @@ export interface MetricsOptions {
   ticksGenerated: () => number;
   targetRate: number;
   pacer: PacerView;
+  /** The optimisation set (opts.ts label value) and the pacer, for the info metric. */
+  opts: string;
+  pacerKind: () => string;
 }
 
 export function createMetrics(o: MetricsOptions): ServerMetrics {
@@ -263,6 +270,28 @@ export function createMetrics(o: MetricsOptions): ServerMetrics {
     TURN_BUCKETS,
   );
   registry.registerMetric(turn as unknown as client.Metric);
+  foldedCounter(
+    registry,
+    p + 'serializations_total',
+    'Tick serialisations (once per tick, or once per client per tick without serialize-once)',
+    () => stats.serializations,
+  );
+  foldedCounter(
+    registry,
+    p + 'socket_writes_total',
+    'Writes of tick data to client sockets (per tick, or one per client per turn with batch)',
+    () => stats.socketWrites,
+  );
+  new client.Gauge({
+    name: p + 'opts_info',
+    help: 'Always 1; labels: the optimisation set (opts, one value per set) and the pacer',
+    labelNames: ['opts', 'pacer'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.set({ opts: o.opts, pacer: o.pacerKind() }, 1);
+    },
+  });
   const lag = new PlainHistogram(
     p + 'pacer_lag_seconds',
     'How late each pacer turn at a target rate started behind the due time of its first tick',

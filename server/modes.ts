@@ -7,7 +7,8 @@ type ModeFactory = (ctx: ModeContext) => Promise<BroadcastMode>;
 
 // Modes are imported lazily so that ws modes never load uWebSockets.js and vice versa.
 export const MODES: Record<ModeName, ModeFactory> = {
-  'ws-naive': async (ctx) => new (await import('./mode-ws-naive.js')).WsNaiveMode(ctx),
-  ws: async (ctx) => new (await import('./mode-ws.js')).WsMode(ctx),
+  // The two ws modes are presets of one engine; --opt picks any other set of its switches.
+  'ws-naive': async (ctx) => new (await import('./mode-ws.js')).WsEngine(ctx, ctx.opts),
+  ws: async (ctx) => new (await import('./mode-ws.js')).WsEngine(ctx, ctx.opts),
   uws: async (ctx) => (await import('./mode-uws.js')).createUwsMode(ctx),
 };

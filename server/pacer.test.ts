@@ -180,10 +180,7 @@ describe('pacer', () => {
           `${pacer.wakeups} turns, ${stamps.length} ticks`,
         );
       } else {
-        assert.ok(
-          pacer.wakeups > stamps.length,
-          `${pacer.wakeups} turns, ${stamps.length} ticks`,
-        );
+        assert.ok(pacer.wakeups > stamps.length, `${pacer.wakeups} turns, ${stamps.length} ticks`);
       }
     });
   }
