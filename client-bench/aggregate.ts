@@ -1,7 +1,7 @@
 // Merges the workers' reports: counters add up, HDR histograms are decoded and added, per-client
 // counts are pooled for the fairness spread.
 import * as hdr from 'hdr-histogram-js';
-import type { WorkerReport } from './messages.js';
+import type { Restarts, SlowReport, StormReport, WorkerReport } from './messages.js';
 
 export interface Aggregate {
   workers: number;
@@ -27,6 +27,46 @@ export interface Aggregate {
   encoded: { latencyUs: string; connectUs: string; rttUs: string };
   /** Per second since the run's origin, merged over the workers (HDR added, counts summed). */
   timeline: AggregateSecond[];
+  restarts: Restarts;
+  /** The reconnect storm over all workers (earliest start, latest reopen/first tick). */
+  storm: StormReport | null;
+  /** The slow consumers over all workers (latency merged). */
+  slow:
+    (Omit<SlowReport, 'latency'> & { latencyUs: { p50: number; p99: number; max: number } }) | null;
+}
+
+function mergeSlow(reports: readonly WorkerReport[]): Aggregate['slow'] {
+  const groups = reports.map((r) => r.slow).filter((s): s is SlowReport => s !== null);
+  if (groups.length === 0) return null;
+  const h = merged(groups.map((g) => g.latency));
+  const closes: Record<string, number> = {};
+  for (const g of groups)
+    for (const [code, n] of Object.entries(g.closes)) closes[code] = (closes[code] ?? 0) + n;
+  const total = (f: (g: SlowReport) => number) => groups.reduce((a, g) => a + f(g), 0);
+  const out = {
+    connections: total((g) => g.connections),
+    openAtEnd: total((g) => g.openAtEnd),
+    received: total((g) => g.received),
+    expected: total((g) => g.expected),
+    gaps: total((g) => g.gaps),
+    closes,
+    latencyUs: { p50: pct(h, 50), p99: pct(h, 99), max: h.totalCount > 0 ? h.maxValue : 0 },
+  };
+  h.destroy();
+  return out;
+}
+
+function mergeStorm(reports: readonly WorkerReport[]): StormReport | null {
+  const storms = reports.map((r) => r.storm).filter((s): s is StormReport => s !== null);
+  if (storms.length === 0) return null;
+  return {
+    startUs: Math.min(...storms.map((s) => s.startUs)),
+    dropped: storms.reduce((a, s) => a + s.dropped, 0),
+    reopened: storms.reduce((a, s) => a + s.reopened, 0),
+    lastOpenUs: Math.max(...storms.map((s) => s.lastOpenUs)),
+    receiving: storms.reduce((a, s) => a + s.receiving, 0),
+    lastTickUs: Math.max(...storms.map((s) => s.lastTickUs)),
+  };
 }
 
 export interface AggregateSecond {
@@ -150,6 +190,14 @@ export function aggregate(reports: readonly WorkerReport[]): Aggregate {
       rttUs: hdr.encodeIntoCompressedBase64(rtt),
     },
     timeline: mergeTimeline(reports),
+    restarts: {
+      churned: sum((r) => r.restarts.churned),
+      stormDropped: sum((r) => r.restarts.stormDropped),
+      reopened: sum((r) => r.restarts.reopened),
+      failedReopens: sum((r) => r.restarts.failedReopens),
+    },
+    storm: mergeStorm(reports),
+    slow: mergeSlow(reports),
   };
   lat.destroy();
   rtt.destroy();

@@ -174,6 +174,42 @@ export const FLAGS = defineFlags({
     default: 0,
     parse: parse.int(0, 1_000_000),
   },
+  churnRate: {
+    long: 'churn-rate',
+    arg: 'N',
+    help: 'during the window, close and reopen N connections per second (round-robin)',
+    default: 0,
+    parse: parse.number(0, 100_000),
+  },
+  reconnectAt: {
+    long: 'reconnect-at',
+    arg: 'S',
+    help: 'reconnect storm: S s into the window every connection drops at once and reconnects',
+    default: null,
+    defaultText: 'off',
+    parse: orAbsent(parse.number(0, 86400)),
+  },
+  sloP99Ms: {
+    long: 'slo-p99-ms',
+    arg: 'MS',
+    help: 'p99 objective: a reconnect storm is over when every second after it is within it',
+    default: 10,
+    parse: parse.number(0.01, 1_000_000),
+  },
+  slowShare: {
+    long: 'slow-share',
+    arg: 'F',
+    help: 'share of the connections that are slow consumers (0-1; spread evenly)',
+    default: 0,
+    parse: parse.number(0, 1),
+  },
+  slowReadRate: {
+    long: 'slow-read-rate',
+    arg: 'B',
+    help: 'bytes/s a slow consumer reads (reads of at most 4 KiB, paused between them)',
+    default: 16384,
+    parse: parse.int(1, 1_000_000_000),
+  },
   sourceAddresses: {
     long: 'source-addresses',
     arg: 'LIST',
@@ -225,6 +261,16 @@ export interface Config {
   sourceAddresses: string[];
   /** ns of busy work per tick frame (0 = none): makes the client the bottleneck on purpose. */
   burnNs: number;
+  /** Connections closed and reopened per second during the window (0 = none). */
+  churnRate: number;
+  /** Seconds into the window at which every connection drops and reconnects (null = never). */
+  reconnectAt: number | null;
+  /** The p99 objective in ms (reconnect-storm recovery). */
+  sloP99Ms: number;
+  /** Share of connections that read slowly (0 = none). */
+  slowShare: number;
+  /** Bytes/s one slow connection reads. */
+  slowReadRate: number;
   /** --shard I/N: `clients` is then this shard's share; null = the process is the whole run. */
   shard: Shard | null;
   /** --clients as given: the total over all shards (= clients without --shard). */

@@ -8,6 +8,7 @@ import {
   nowUs,
   scanFrameAt,
   type Scanned,
+  CLOSE,
 } from '../protocol/index.js';
 import { LeanWebSocket, OPEN, type FrameSink, type ConnectOptions } from './wsclient.js';
 import { CONNECT_BUCKETS_MS } from './layout.js';
@@ -23,6 +24,8 @@ const MAX_MISSING_RANGES = 1024;
 export interface ConnectionEvents {
   opened(c: Connection): void;
   closed(c: Connection, code: number, error: Error | null): void;
+  /** The first tick on a reopened socket (churn, reconnect storm). */
+  firstTick?(c: Connection): void;
 }
 
 export class Connection implements FrameSink {
@@ -33,7 +36,16 @@ export class Connection implements FrameSink {
   openedAtUs = 0;
   pingId = 0;
   pingSentUs = 0;
-  private readonly startedUs = nowUs();
+  private startedUs = nowUs();
+  private opts: ConnectOptions | null = null;
+  /** Set while the socket is dropped on purpose (churn, reconnect storm): not a server close. */
+  restarting = false;
+  /** How many times this connection was reopened (0 = its first socket). */
+  generation = 0;
+  /** When the current socket delivered its first tick (0 = not yet). */
+  firstTickUs = 0;
+  /** Window seqs expected from the earlier sockets of this connection. */
+  private expectedBefore = 0;
   /** Per symbol index: last seq seen and the seq before the window. */
   private lastSeq = new Float64Array(8).fill(NONE);
   private baseSeq = new Float64Array(8).fill(NONE);
@@ -45,14 +57,46 @@ export class Connection implements FrameSink {
 
   constructor(
     readonly index: number,
-    private readonly tally: Tally,
+    /** The worker's tally of this connection's group (healthy, or slow consumers). */
+    readonly tally: Tally,
     private readonly events: ConnectionEvents,
     private readonly subscribe: string,
+    /** A slow consumer (--slow-share): counted apart from the healthy connections. */
+    readonly slow = false,
   ) {}
 
   connect(opts: ConnectOptions): this {
+    this.opts = opts;
+    this.startedUs = nowUs();
     this.ws = new LeanWebSocket(opts, this);
     return this;
+  }
+
+  /** Drops the socket on purpose: a close handshake (churn) or at once (a reconnect storm). */
+  restart(graceful: boolean): void {
+    if (this.ws === null || this.restarting) return;
+    this.restarting = true;
+    if (graceful) this.ws.close(CLOSE.normal);
+    else this.ws.terminate();
+  }
+
+  /**
+   * Opens a new socket for this connection after restart(): the window keeps what the old one
+   * should have delivered, and the new one starts its own seq baseline (what the server sent
+   * while no socket was open is neither a gap nor expected).
+   */
+  reopen(): void {
+    if (this.opts === null) return;
+    this.expectedBefore += this.socketExpected();
+    this.lastSeq.fill(NONE);
+    this.baseSeq.fill(NONE);
+    this.missing = [];
+    this.restarting = false;
+    this.generation++;
+    this.openedAtUs = 0;
+    this.firstTickUs = 0;
+    this.pingSentUs = 0;
+    this.connect(this.opts);
   }
 
   /** Starts the close handshake (or drops a connection still connecting). */
@@ -93,12 +137,18 @@ export class Connection implements FrameSink {
   /** Counts from here on: received restarts, seq ranges are measured from the last seq seen. */
   startWindow(): void {
     this.received = 0;
+    this.expectedBefore = 0;
     this.baseSeq.set(this.lastSeq);
     this.missing = [];
   }
 
-  /** Sum over symbols of the seqs the window should have delivered (last - seq before window). */
+  /** Seqs the window should have delivered: Σ over symbols (last − seq before the window). */
   expected(): number {
+    return this.expectedBefore + this.socketExpected();
+  }
+
+  /** expected() of the current socket alone. */
+  private socketExpected(): number {
     let sum = 0;
     for (let i = 0; i < this.lastSeq.length; i++) {
       const last = this.lastSeq[i] ?? NONE;
@@ -141,9 +191,13 @@ export class Connection implements FrameSink {
     if (idx >= this.lastSeq.length) this.grow(idx + 1);
     const last = this.lastSeq[idx] ?? NONE;
     if (last === NONE) {
-      // First tick of this symbol on this connection: the window starts just before it.
+      // First tick of this symbol on this socket: the window starts just before it.
       this.lastSeq[idx] = seq;
       if (tally.windowOpen) this.baseSeq[idx] = seq - 1;
+      if (this.firstTickUs === 0) {
+        this.firstTickUs = nowUs();
+        if (this.generation > 0) this.events.firstTick?.(this);
+      }
       return;
     }
     if (seq === last + 1) {

@@ -240,7 +240,15 @@ class ClientRun {
       serverSentBefore,
     };
     const ms = this.plan ? Math.max(0, this.plan.end - Date.now()) : this.cfg.duration * 1000;
+    const at = this.cfg.reconnectAt;
+    const storm =
+      at === null
+        ? null
+        : setTimeout(() => {
+            pool.broadcast({ kind: 'reconnect' });
+          }, at * 1000);
     await this.timed('run', this.plan ? tenths(ms) : this.cfg.duration, ms);
+    if (storm !== null) clearTimeout(storm);
     return window;
   }
 

@@ -111,6 +111,15 @@ export function readShard(file: string, text: string): ShardFile {
         `${file}: ${path} is ${show(v)}, expected a ${kind} (not a client-bench shard result)`,
       );
   }
+  for (const key of ['latencyUs', 'connectUs', 'rttUs'] as const) {
+    try {
+      hdr.decodeFromCompressedBase64(String(at(json, `histograms.${key}`)), 64).destroy();
+    } catch (err) {
+      refuse(
+        `${file}: histograms.${key} is not an encoded HDR histogram (${err instanceof Error ? err.message : String(err)})`,
+      );
+    }
+  }
   const sh = shard as { index: number; count: number };
   if (!Number.isInteger(sh.index) || sh.index < 1 || sh.index > sh.count)
     refuse(
@@ -225,7 +234,6 @@ export function mergeShards(input: readonly ShardFile[]): Result {
   for (const r of rs)
     if (r.aborted) reasons.push(`shard ${String(r.shard.index)} aborted: ${r.aborted.reason}`);
 
-  const sent = rs.map((r) => r.delivery.serverSent).filter((v): v is number => v !== null);
   const perShard: MergedShard[] = shards.map(({ file, result: r }) => ({
     index: r.shard?.index ?? 0,
     file,
@@ -276,8 +284,16 @@ export function mergeShards(input: readonly ShardFile[]): Result {
       gaps: sum((r) => r.delivery.gaps),
       duplicates: sum((r) => r.delivery.duplicates),
       reordered: sum((r) => r.delivery.reordered),
-      // Server-wide: each shard read the same counter over (nearly) the same window.
-      serverSent: sent.length > 0 ? Math.round(median([...sent].sort((a, b) => a - b))) : null,
+      // Server-wide: each shard read the same counter over its own window; its share of the
+      // connections is its share of the deliveries, so the weighted sum is comparable to received.
+      serverSent: rs.every((r) => r.delivery.serverSent !== null)
+        ? Math.round(
+            rs.reduce(
+              (a, r) => a + ((r.delivery.serverSent ?? 0) * r.shard.clients) / r.config.clients,
+              0,
+            ),
+          )
+        : null,
     },
     latencyUs: summed(lat),
     rttUs:

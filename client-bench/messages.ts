@@ -29,7 +29,48 @@ export interface WorkerSecond {
   latency: string;
 }
 
-export type ToWorker = { kind: 'window-start' } | { kind: 'window-end' };
+export type ToWorker =
+  | { kind: 'window-start' }
+  | { kind: 'window-end' }
+  /** Reconnect storm: drop every connection at once and reconnect. */
+  | { kind: 'reconnect' };
+
+/** Connections dropped on purpose and reopened (churn, reconnect storm). */
+export interface Restarts {
+  /** Closed by churn (close handshake), in the window. */
+  churned: number;
+  /** Dropped by the reconnect storm. */
+  stormDropped: number;
+  /** Reopened (handshake done) after churn. */
+  reopened: number;
+  /** Reopen attempts that failed (retried after 100 ms). */
+  failedReopens: number;
+}
+
+/** The slow consumers of one worker (--slow-share), counted apart from the healthy ones. */
+export interface SlowReport {
+  connections: number;
+  openAtEnd: number;
+  received: number;
+  expected: number;
+  /** Ticks the server did not deliver to them (its drops show up as seq gaps). */
+  gaps: number;
+  /** HDR latency of their ticks (µs, encodeIntoCompressedBase64). */
+  latency: string;
+  /** Closed by the server, by close code (1008 = the slow-client policy). */
+  closes: Record<string, number>;
+}
+
+/** One worker's view of the reconnect storm (µs on the run clock). */
+export interface StormReport {
+  startUs: number;
+  dropped: number;
+  /** Reopened / receiving ticks again so far, and when the last of them did. */
+  reopened: number;
+  lastOpenUs: number;
+  receiving: number;
+  lastTickUs: number;
+}
 
 export interface WorkerReport {
   worker: number;
@@ -55,6 +96,9 @@ export interface WorkerReport {
   open: number;
   /** Per-second series since the run's origin (connect phase, warm-up and window). */
   timeline: WorkerSecond[];
+  restarts: Restarts;
+  storm: StormReport | null;
+  slow: SlowReport | null;
   /** Connections opened / failed so far (also when the run ended during the connect phase). */
   opened: number;
   failed: number;

@@ -120,6 +120,11 @@ export class WorkerPool {
     return Promise.all(this.workers.map((h) => h.windowStarted.promise));
   }
 
+  /** Sends `msg` to every worker. */
+  broadcast(msg: ToWorker): void {
+    for (const h of this.workers) h.post(msg);
+  }
+
   /** Ends the window; each report, or null for a worker that missed `timeoutMs`. */
   endWindow(timeoutMs: number): Promise<(WorkerReport | null)[]> {
     for (const h of this.workers) h.post({ kind: 'window-end' });

@@ -75,6 +75,57 @@ export interface Result {
    * Absent only in a merged result (merge does not combine timelines yet).
    */
   timeline?: TimelineSecond[];
+  /** --churn-rate: connections closed and reopened during the window; null without churn. */
+  churn?: Churn | null;
+  /** --reconnect-at: the reconnect storm and the recovery from it; null without one. */
+  reconnect?: Reconnect | null;
+  /**
+   * --slow-share: the slow consumers, counted apart. Every other figure of the result
+   * (throughput, delivery, latency, timeline) is then the healthy connections' alone.
+   */
+  slowConsumers?: SlowConsumers | null;
+}
+
+export interface SlowConsumers {
+  share: number;
+  readBytesPerSec: number;
+  connections: number;
+  openAtEnd: number;
+  received: number;
+  expected: number;
+  /** Ticks not delivered to them (server drops show up as seq gaps). */
+  gaps: number;
+  /** received / expected, 0-1 (null when nothing was expected). */
+  deliveredRatio: number | null;
+  /** Closed by the server, by close code (1008 = its slow-client policy). */
+  closes: Record<string, number>;
+  latencyUs: { p50: number; p99: number; max: number };
+}
+
+export interface Churn {
+  ratePerSec: number;
+  /** Closed by the client (close handshake) and reopened; each reopen is a new seq baseline. */
+  closed: number;
+  reopened: number;
+  failedReopens: number;
+}
+
+export interface Reconnect {
+  /** Seconds into the window the storm started (as configured). */
+  atSec: number;
+  sloP99Ms: number;
+  /** Connections dropped at once, reopened, and receiving ticks again. */
+  dropped: number;
+  reopened: number;
+  receiving: number;
+  /** Storm start -> the last connection open again / receiving again, s (null: not all were). */
+  allOpenSec: number | null;
+  allReceivingSec: number | null;
+  /**
+   * Storm start -> the start of the first second (of those starting after the storm) from which
+   * every second of the window has p99 within the SLO, s (1 s resolution; null: never).
+   */
+  p99RecoveredSec: number | null;
 }
 
 export type Phase = 'connect' | 'warmup' | 'window';
@@ -217,6 +268,41 @@ function saturationOf(
   };
 }
 
+function reconnectOf(
+  agg: Aggregate,
+  atSec: number,
+  sloP99Ms: number,
+  timeline: TimelineSecond[],
+  phases: Phases | undefined,
+): Reconnect {
+  const s = agg.storm;
+  const out: Reconnect = {
+    atSec,
+    sloP99Ms,
+    dropped: s?.dropped ?? 0,
+    reopened: s?.reopened ?? 0,
+    receiving: s?.receiving ?? 0,
+    allOpenSec: null,
+    allReceivingSec: null,
+    p99RecoveredSec: null,
+  };
+  if (s === null || phases?.windowStartUs == null) return out;
+  if (s.dropped > 0 && s.reopened >= s.dropped)
+    out.allOpenSec = round(Math.max(0, s.lastOpenUs - s.startUs) / 1e6);
+  if (s.dropped > 0 && s.receiving >= s.dropped)
+    out.allReceivingSec = round(Math.max(0, s.lastTickUs - s.startUs) / 1e6);
+  const stormT = (s.startUs - phases.windowStartUs) / 1e6;
+  const after = timeline.filter((e) => e.phase === 'window' && e.t >= stormT - 0.001);
+  // The first second from which every later one is within the SLO.
+  let first: TimelineSecond | null = null;
+  for (const e of after) {
+    if (e.p99Us <= sloP99Ms * 1000 && e.msgsPerSec > 0) first ??= e;
+    else first = null;
+  }
+  if (first !== null) out.p99RecoveredSec = round(Math.max(0, first.t - stormT));
+  return out;
+}
+
 /** A second starting this close before a phase boundary belongs to the phase after it. */
 const PHASE_SLACK_US = 500_000;
 
@@ -334,7 +420,29 @@ export function buildResult(agg: Aggregate, ctx: RunContext): Result {
     perConnection: { received: per },
     shard: null,
     timeline: ctx.phases !== undefined ? buildTimeline(agg.timeline, ctx.phases) : [],
+    churn:
+      c.churnRate > 0
+        ? {
+            ratePerSec: c.churnRate,
+            closed: agg.restarts.churned,
+            reopened: agg.restarts.reopened,
+            failedReopens: agg.restarts.failedReopens,
+          }
+        : null,
+    reconnect: null,
+    slowConsumers:
+      agg.slow === null
+        ? null
+        : {
+            share: c.slowShare,
+            readBytesPerSec: c.slowReadRate,
+            ...agg.slow,
+            deliveredRatio:
+              agg.slow.expected > 0 ? round(agg.slow.received / agg.slow.expected, 4) : null,
+          },
   };
+  if (c.reconnectAt !== null && result.timeline !== undefined)
+    result.reconnect = reconnectOf(agg, c.reconnectAt, c.sloP99Ms, result.timeline, ctx.phases);
   if (sh) {
     result.shard = {
       index: sh.index,

@@ -166,6 +166,9 @@ test('a saturated or lagging worker marks the result client-bound and the summar
     opened: 1,
     failed: 0,
     timeline: [],
+    restarts: { churned: 0, stormDropped: 0, reopened: 0, failedReopens: 0 },
+    storm: null,
+    slow: null,
   });
   const p = parseArgs(['-c', '1'], 1);
   assert.ok(!p.help);

@@ -13,7 +13,15 @@ import { CLOSE, nowUs, useClockFromEnv } from '../protocol/index.js';
 import type { Config } from './config.js';
 import { Connection, Tally, type ConnectionEvents } from './connection.js';
 import { CONNECT_BUCKETS_SLOT, SLOT, workerSlots } from './layout.js';
-import type { FromWorker, ToWorker, WorkerInit, WorkerReport } from './messages.js';
+import type {
+  FromWorker,
+  Restarts,
+  SlowReport,
+  StormReport,
+  ToWorker,
+  WorkerInit,
+  WorkerReport,
+} from './messages.js';
 import type { ConnectOptions } from './wsclient.js';
 import { calibrate } from './burn.js';
 
@@ -23,12 +31,16 @@ const MAX_PENDING = 128;
 const TICK_MS = 1000;
 /** After the close handshakes the thread exits by itself; this long at most. */
 const EXIT_DEADLINE_MS = 3000;
+/** A reopen that failed (churn, reconnect storm) is tried again after this. */
+const REOPEN_RETRY_MS = 100;
 
 class BenchWorker implements ConnectionEvents {
   private readonly cfg: Config;
   private readonly target: Omit<ConnectOptions, 'localAddress'>;
   private readonly subscribe: string;
   private readonly tally = new Tally();
+  /** The slow consumers' own counts (--slow-share), apart from the healthy connections. */
+  private readonly slowTally = new Tally();
   private readonly slots: Float64Array;
   private readonly conns: Connection[] = [];
   private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 20 });
@@ -48,6 +60,15 @@ class BenchWorker implements ConnectionEvents {
   private firstError: string | null = null;
   private connectPhase = true;
   private closing = false;
+  private readonly restarts: Restarts = {
+    churned: 0,
+    stormDropped: 0,
+    reopened: 0,
+    failedReopens: 0,
+  };
+  private storm: StormReport | null = null;
+  private churnTimer: NodeJS.Timeout | null = null;
+  private churnNext = 0;
   private readonly ticker: NodeJS.Timeout;
   private readonly pingTimer: NodeJS.Timeout | null = null;
 
@@ -98,7 +119,11 @@ class BenchWorker implements ConnectionEvents {
       case 'window-start':
         this.startWindow();
         break;
+      case 'reconnect':
+        this.reconnectAll();
+        break;
       case 'window-end':
+        this.stopChurn();
         this.publish();
         this.post({ kind: 'report', report: this.report() });
         this.shutdown();
@@ -108,7 +133,16 @@ class BenchWorker implements ConnectionEvents {
 
   // ConnectionEvents
 
-  opened(): void {
+  opened(c: Connection): void {
+    if (c.generation > 0) {
+      this.open++;
+      if (this.storm !== null && c.generation === this.stormGeneration(c)) {
+        this.storm.reopened++;
+        this.storm.lastOpenUs = c.openedAtUs;
+      } else this.restarts.reopened++;
+      this.publishConnections();
+      return;
+    }
     this.pending--;
     this.openedTotal++;
     this.open++;
@@ -116,7 +150,18 @@ class BenchWorker implements ConnectionEvents {
     this.afterConnectAttempt();
   }
 
+  firstTick(c: Connection): void {
+    if (this.storm !== null && c.generation === this.stormGeneration(c)) {
+      this.storm.receiving++;
+      this.storm.lastTickUs = c.firstTickUs;
+    }
+  }
+
   closed(c: Connection, code: number, error: Error | null): void {
+    if (c.restarting || c.generation > 0) {
+      this.closedRestarted(c, code, error);
+      return;
+    }
     this.closedCount++;
     if (c.openedAtUs !== 0) this.open--;
     else this.pending--;
@@ -125,21 +170,102 @@ class BenchWorker implements ConnectionEvents {
       this.failedTotal++;
       const msg = `cannot connect to ${this.cfg.url}: ${error !== null ? error.message : `closed with code ${code}`}`;
       this.firstError ??= msg;
-      this.tally.error('connect', msg);
+      c.tally.error('connect', msg);
       this.afterConnectAttempt();
       return;
     }
     if (this.closing) return;
     const why = `connection closed by the server: code ${code}${error !== null ? ` (${error.message})` : ''}`;
     const type = (error as { code?: string } | null)?.code === 'EPROTO' ? 'protocol' : 'disconnect';
-    this.tally.error(type, why);
-    this.tally.closes.set(code, (this.tally.closes.get(code) ?? 0) + 1);
+    c.tally.error(type, why);
+    c.tally.closes.set(code, (c.tally.closes.get(code) ?? 0) + 1);
     this.post({
       kind: 'open-count',
       worker: this.init.workerIndex,
       open: this.open,
       lastClose: why,
     });
+  }
+
+  /**
+   * A socket of a restarted connection closed: ours (reopen it), a failed reopen (retry), or the
+   * server closing a reopened connection (counted like any server close).
+   */
+  private closedRestarted(c: Connection, code: number, error: Error | null): void {
+    const wasOpen = c.openedAtUs !== 0;
+    if (wasOpen) this.open--;
+    this.publishConnections();
+    if (this.closing) return;
+    if (c.restarting) {
+      c.reopen();
+      return;
+    }
+    if (!wasOpen) {
+      this.restarts.failedReopens++;
+      setTimeout(() => {
+        if (!this.closing) c.reopen();
+      }, REOPEN_RETRY_MS);
+      return;
+    }
+    const why = `connection closed by the server: code ${code}${error !== null ? ` (${error.message})` : ''}`;
+    c.tally.error('disconnect', why);
+    c.tally.closes.set(code, (c.tally.closes.get(code) ?? 0) + 1);
+    this.post({
+      kind: 'open-count',
+      worker: this.init.workerIndex,
+      open: this.open,
+      lastClose: why,
+    });
+  }
+
+  /** The generation a connection gets when the storm reopens it. */
+  private stormGeneration(c: Connection): number {
+    return this.stormGenerations.get(c) ?? -1;
+  }
+  private readonly stormGenerations = new Map<Connection, number>();
+
+  /** Reconnect storm: every connection drops at once (no close frame) and reconnects. */
+  private reconnectAll(): void {
+    const startUs = nowUs();
+    this.storm = { startUs, dropped: 0, reopened: 0, lastOpenUs: 0, receiving: 0, lastTickUs: 0 };
+    for (const c of this.conns) {
+      if (!c.isOpen) continue;
+      this.stormGenerations.set(c, c.generation + 1);
+      this.storm.dropped++;
+      this.restarts.stormDropped++;
+      c.restart(false);
+    }
+  }
+
+  /** Churn: every 1/rate s the next open connection closes (handshake) and reopens. */
+  private startChurn(): void {
+    const rate = this.cfg.churnRate / this.cfg.workers;
+    if (rate <= 0 || this.conns.length === 0) return;
+    const everyMs = 1000 / rate;
+    const t0 = performance.now();
+    let done = 0;
+    // One timer per churn step would drift at high rates: each tick catches up to the schedule.
+    this.churnTimer = setInterval(
+      () => {
+        const due = Math.floor((performance.now() - t0) / everyMs);
+        for (; done < due; done++) {
+          for (let tries = 0; tries < this.conns.length; tries++) {
+            const c = this.conns[this.churnNext++ % this.conns.length];
+            if (c?.isOpen === true && !c.restarting) {
+              this.restarts.churned++;
+              c.restart(true);
+              break;
+            }
+          }
+        }
+      },
+      Math.max(1, Math.min(everyMs, 100)),
+    );
+  }
+
+  private stopChurn(): void {
+    if (this.churnTimer !== null) clearInterval(this.churnTimer);
+    this.churnTimer = null;
   }
 
   // connect phase
@@ -149,10 +275,19 @@ class BenchWorker implements ConnectionEvents {
     this.pending++;
     this.slots[SLOT.connecting] = this.pending;
     const sources = this.cfg.sourceAddresses;
-    const localAddress =
-      sources.length > 0 ? sources[(this.init.firstClient + i) % sources.length] : undefined;
+    const k = this.init.firstClient + i;
+    const localAddress = sources.length > 0 ? sources[k % sources.length] : undefined;
+    // Slow consumers are spread evenly: connection k is slow when the share steps past it.
+    const share = this.cfg.slowShare;
+    const slow = Math.floor((k + 1) * share) > Math.floor(k * share);
+    const tally = slow ? this.slowTally : this.tally;
+    const readBytesPerSec = slow ? this.cfg.slowReadRate : undefined;
     this.conns.push(
-      new Connection(i, this.tally, this, this.subscribe).connect({ ...this.target, localAddress }),
+      new Connection(i, tally, this, this.subscribe, slow).connect({
+        ...this.target,
+        localAddress,
+        readBytesPerSec,
+      }),
     );
   }
 
@@ -237,10 +372,13 @@ class BenchWorker implements ConnectionEvents {
   private startWindow(): void {
     this.tally.drain();
     this.tally.startWindow();
+    this.slowTally.drain();
+    this.slowTally.startWindow();
     for (const c of this.conns) c.startWindow();
     this.loopDelay.reset();
     this.windowStartUs = nowUs();
     this.windowElu = performance.eventLoopUtilization();
+    this.startChurn();
     this.post({ kind: 'window-started', worker: this.init.workerIndex });
   }
 
@@ -254,8 +392,27 @@ class BenchWorker implements ConnectionEvents {
     const busy = performance.eventLoopUtilization(this.windowElu ?? this.startElu).utilization;
     let expected = 0;
     const perClient: number[] = [];
+    const slow = this.slowTally;
+    slow.drain();
+    slow.windowOpen = false;
+    const slowGroup: SlowReport = {
+      connections: 0,
+      openAtEnd: 0,
+      received: inWindow ? slow.received : 0,
+      expected: 0,
+      gaps: inWindow ? slow.gaps : 0,
+      latency: hdr.encodeIntoCompressedBase64(slow.latency),
+      closes: Object.fromEntries([...slow.closes].map(([code, n]) => [String(code), n])),
+    };
     for (const c of this.conns) {
-      if (c.openedAtUs === 0) continue;
+      if (c.slow) {
+        slowGroup.connections++;
+        if (c.isOpen) slowGroup.openAtEnd++;
+        if (inWindow) slowGroup.expected += c.expected();
+        continue;
+      }
+      // Never opened: nothing expected. (A churned connection between sockets still counts.)
+      if (c.openedAtUs === 0 && c.generation === 0) continue;
       expected += c.expected();
       perClient.push(c.received);
     }
@@ -279,6 +436,9 @@ class BenchWorker implements ConnectionEvents {
       closes: Object.fromEntries([...tally.closes].map(([code, n]) => [String(code), n])),
       open: this.open,
       timeline: tally.timeline,
+      restarts: { ...this.restarts },
+      slow: slowGroup.connections > 0 ? slowGroup : null,
+      storm: this.storm,
       opened: this.openedTotal,
       failed: this.failedTotal,
     };
@@ -286,6 +446,7 @@ class BenchWorker implements ConnectionEvents {
 
   private shutdown(): void {
     this.closing = true;
+    this.stopChurn();
     clearInterval(this.ticker);
     if (this.pingTimer !== null) clearInterval(this.pingTimer);
     this.loopDelay.disable();

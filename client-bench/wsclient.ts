@@ -32,6 +32,11 @@ export interface ConnectOptions {
   timeoutMs: number;
   /** Messages above this close the connection with 1009 (guards the reassembly buffer). */
   maxMessageBytes?: number;
+  /**
+   * A slow consumer: read at most this many bytes/s (reads of SLOW_READ_BYTES into its own
+   * buffer, the socket paused between them so the kernel buffers fill and the server sees it).
+   */
+  readBytesPerSec?: number;
 }
 
 export const CONNECTING = 0;
@@ -44,6 +49,7 @@ const HEADER_END = Buffer.from('\r\n\r\n', 'latin1');
 const MAX_HANDSHAKE_BYTES = 16 * 1024;
 const READ_BUFFER_BYTES = 256 * 1024;
 const CLOSE_TIMEOUT_MS = 2000;
+const SLOW_READ_BYTES = 4096;
 
 // One read buffer per thread, shared by every socket of the thread: libuv reads into it and the
 // callback parses it synchronously before any other socket reads, so sharing is safe and 10,000
@@ -60,16 +66,16 @@ const TURN_BUDGET_US = 50_000;
 let turnBytes = 0;
 let turnStartUs = 0;
 let turnEndScheduled = false;
-let pausedThisTurn: net.Socket[] = [];
+let pausedThisTurn: LeanWebSocket[] = [];
 function endTurn(): void {
   turnEndScheduled = false;
   turnBytes = 0;
   const paused = pausedThisTurn;
   pausedThisTurn = [];
-  for (const socket of paused) if (!socket.destroyed) socket.resume();
+  for (const ws of paused) ws.resume();
 }
-/** Counts a read against the turn's budget; pauses `socket` when the budget is spent. */
-function chargeRead(socket: net.Socket, n: number, now: number): void {
+/** Counts a read against the turn's budget; pauses `ws` when the budget is spent. */
+function chargeRead(ws: LeanWebSocket, socket: net.Socket, n: number, now: number): void {
   if (!turnEndScheduled) {
     turnEndScheduled = true;
     turnStartUs = now;
@@ -78,7 +84,7 @@ function chargeRead(socket: net.Socket, n: number, now: number): void {
   turnBytes += n;
   if (turnBytes > TURN_BUDGET_BYTES || now - turnStartUs > TURN_BUDGET_US) {
     socket.pause();
-    pausedThisTurn.push(socket);
+    pausedThisTurn.push(ws);
   }
 }
 
@@ -121,6 +127,9 @@ export class LeanWebSocket implements FrameHandler {
   private error: Error | null = null;
   private closeSent = false;
   private timer: NodeJS.Timeout | null;
+  private readonly readBytesPerSec: number;
+  /** Paused by the slow-consumer rate (the turn budget must not resume it early). */
+  private throttled = false;
 
   constructor(
     private readonly opts: ConnectOptions,
@@ -128,8 +137,9 @@ export class LeanWebSocket implements FrameHandler {
   ) {
     this.key = randomBytes(16).toString('base64');
     this.frames = new FrameReader(sink, this, opts.maxMessageBytes ?? 64 * 1024 * 1024);
+    this.readBytesPerSec = opts.readBytesPerSec ?? 0;
     const onread = {
-      buffer: readBuffer(),
+      buffer: this.readBytesPerSec > 0 ? Buffer.allocUnsafe(SLOW_READ_BYTES) : readBuffer(),
       // The buffer handed back is always the shared one (`buf` is typed Uint8Array).
       callback: (n: number): boolean => {
         this.onRead(n, onread.buffer);
@@ -191,7 +201,20 @@ export class LeanWebSocket implements FrameHandler {
   }
 
   resume(): void {
-    if (!this.socket.destroyed) this.socket.resume();
+    if (!this.throttled && !this.socket.destroyed) this.socket.resume();
+  }
+
+  /** Slow consumer: after a read of `n` bytes, no reading for n / rate seconds. */
+  private throttle(n: number): void {
+    this.throttled = true;
+    this.socket.pause();
+    setTimeout(
+      () => {
+        this.throttled = false;
+        this.resume();
+      },
+      (n * 1000) / this.readBytesPerSec,
+    );
   }
 
   private sendClose(code: number): void {
@@ -229,7 +252,7 @@ export class LeanWebSocket implements FrameHandler {
 
   private onRead(n: number, buf: Buffer): void {
     const now = nowUs();
-    chargeRead(this.socket, n, now);
+    chargeRead(this, this.socket, n, now);
     let off = 0;
     if (this.readyState === CONNECTING) {
       off = this.readHandshake(buf, n);
@@ -237,6 +260,7 @@ export class LeanWebSocket implements FrameHandler {
     }
     this.sink.beforeRead?.(n, now);
     this.frames.read(buf, off, n, now);
+    if (this.readBytesPerSec > 0 && this.readyState === OPEN) this.throttle(n);
   }
 
   /** Returns the offset after the response headers, or -1 while they are incomplete. */

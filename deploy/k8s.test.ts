@@ -6,10 +6,12 @@
 // once per completion index against a real server, yields shard results that `client-bench merge`
 // merges. Untested: scheduling, cluster DNS, kube-proxy, RBAC and `kubectl logs` themselves.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { Job } from 'kubernetes-models/batch/v1/Job';
@@ -19,7 +21,7 @@ import { Service } from 'kubernetes-models/v1/Service';
 import { parseAllDocuments } from 'yaml';
 import { requireTool } from '../testkit/require-tool.js';
 import { CLIENT_COMMAND, DEFAULTS, FILES, NAMESPACE } from './k8s/manifests.js';
-import { repoRoot } from './results.js';
+import { readResult, repoRoot } from './results.js';
 
 const root = repoRoot();
 const k8sDir = join(root, 'deploy', 'k8s');
@@ -125,6 +127,7 @@ test('the objects fit together: selectors, ports, Indexed Job -> shards, start-t
     { name: 'ws', containerPort: 8080, protocol: 'TCP' },
   ]);
   assert.equal(at(serverContainer, 'readinessProbe.httpGet.path'), '/health');
+  assert.equal(envOf(serverContainer).get('WSBENCH_CLOCK')?.value, 'wall', 'server clock');
 
   const job = find('Job', 'wsbench-client');
   assert.equal(at(job, 'spec.completionMode'), 'Indexed');
@@ -172,4 +175,86 @@ test('promtool accepts the Prometheus config and rules the ConfigMap carries', (
   });
   assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
   assert.match(`${r.stdout}${r.stderr}`, /SUCCESS: 12 rules found/);
+});
+
+test("the client Job's command, run once per completion index, gives shards that merge", async (t) => {
+  const shards = 2;
+  const clients = 6;
+  const server = spawn(
+    process.execPath,
+    [join(root, 'dist/server/main.js'), '--mode', 'ws', '--port', '0', '--rate', '2000'],
+    { stdio: ['ignore', 'pipe', 'ignore'] },
+  );
+  t.after(() => server.kill('SIGTERM'));
+  let port = 0;
+  for await (const line of createInterface({ input: server.stdout })) {
+    const o: unknown = JSON.parse(line);
+    if (isObj(o) && o.event === 'listening') {
+      port = Number(o.port);
+      break;
+    }
+  }
+  assert.ok(port > 0, 'server did not start');
+
+  const job = find('Job', 'wsbench-client');
+  const env = envOf((at(job, 'spec.template.spec.containers') as unknown[])[0]);
+  const startAt = String(Date.now() + 3000);
+  const dir = mkdtempSync(join(tmpdir(), 'wsbench-k8s-job-'));
+  t.after(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+  // What the kubelet would run in each pod: the same command and env, this index, the local
+  // server instead of the Service, our sizes, any free metrics port.
+  const pods = Array.from({ length: shards }, async (_, index) => {
+    const podEnv: NodeJS.ProcessEnv = { PATH: process.env.PATH };
+    for (const [name, e] of env) if (typeof e.value === 'string') podEnv[name] = e.value;
+    Object.assign(podEnv, {
+      JOB_COMPLETION_INDEX: String(index),
+      SHARDS: String(shards),
+      SERVER_URL: `ws://127.0.0.1:${port}/`,
+      CLIENTS: String(clients),
+      DURATION: '2',
+      WARMUP: '1',
+      CLIENT_WORKERS: '1',
+      METRICS_PORT: '0',
+      WSBENCH_START_AT: startAt,
+    });
+    const pod = spawn('sh', ['-c', CLIENT_COMMAND], {
+      cwd: root,
+      env: podEnv,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    pod.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    pod.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const [code] = (await once(pod, 'exit')) as [number | null];
+    assert.equal(code, 0, `pod ${index} exited ${String(code)}: ${err}`);
+    // The collection step of docs/cluster.md: the one result line of the pod's log.
+    const line = `${out}\n${err}`.split('\n').find((l) => l.startsWith('{"schemaVersion"'));
+    assert.ok(line, `pod ${index} printed no result line`);
+    const file = join(dir, `shard-${index + 1}.json`);
+    writeFileSync(file, line);
+    return file;
+  });
+  const files = await Promise.all(pods);
+  const merged = join(dir, 'merged.json');
+  const m = spawnSync(
+    process.execPath,
+    [join(root, 'dist/client-bench/main.js'), 'merge', ...files, '-o', merged, '-q'],
+    { encoding: 'utf8' },
+  );
+  assert.equal(m.status, 0, m.stderr);
+  const result = readResult(merged);
+  const parts = files.map(readResult);
+  assert.deepEqual(
+    parts.map((p) => p.shard?.index),
+    [1, 2],
+  );
+  assert.equal(result.connections.opened, clients);
+  assert.equal(
+    result.delivery.received,
+    parts.reduce((n, p) => n + p.delivery.received, 0),
+  );
+  assert.equal(result.clock, 'wall');
 });

@@ -21,24 +21,42 @@ function at(v: unknown, path: string): unknown {
   return cur;
 }
 
+/**
+ * The stack file as `docker stack deploy` reads it: `docker stack config` (Docker CLI >= 23) where
+ * the CLI has it; on older CLIs (Debian 12's 20.10) the same ${VAR:-default} interpolation done
+ * here, with the numbers Compose casts (replicas) as numbers.
+ */
+function renderStack(docker: string, env: Record<string, string>): unknown {
+  const file = join(root, 'deploy', 'swarm', 'stack.yml');
+  const r = spawnSync(docker, ['stack', 'config', '-c', file], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+  });
+  if (r.status === 0) return parseYaml(r.stdout);
+  assert.match(r.stderr, /unknown shorthand flag|unknown command|Usage/, r.stderr);
+  const text = readFileSync(file, 'utf8').replace(
+    /\$\{(\w+)(?::-([^}]*))?\}/g,
+    (_, name: string, def: string | undefined) => env[name] ?? def ?? '',
+  );
+  const stack: unknown = parseYaml(text);
+  const replicas = at(stack, 'services.client.deploy') as Obj;
+  replicas.replicas = Number(replicas.replicas);
+  return stack;
+}
+
 test('docker stack config: replica k runs shard k/N into its own folder, against the server', (t) => {
   const docker = requireTool(t, 'docker', 'make deps (docker.io)');
   if (!docker) return;
-  const r = spawnSync(docker, ['stack', 'config', '-c', 'deploy/swarm/stack.yml'], {
-    cwd: root,
-    encoding: 'utf8',
-    env: {
-      ...process.env,
-      SHARDS: '3',
-      CLIENT_REPLICAS: '3',
-      CLIENTS: '300',
-      START_AT: '1767225600000',
-      RUN_DIR: '/r/run',
-      WSBENCH_ROOT: '/r',
-    },
-  });
-  assert.equal(r.status, 0, r.stderr);
-  const stack: unknown = parseYaml(r.stdout);
+  const env = {
+    SHARDS: '3',
+    CLIENT_REPLICAS: '3',
+    CLIENTS: '300',
+    START_AT: '1767225600000',
+    RUN_DIR: '/r/run',
+    WSBENCH_ROOT: '/r',
+    SERVER_URL: 'ws://10.0.0.7:8080/',
+  };
+  const stack = renderStack(docker, env);
   const client = at(stack, 'services.client');
   assert.equal(at(client, 'deploy.replicas'), 3);
   assert.equal(at(client, 'deploy.restart_policy.condition'), 'none');
@@ -46,7 +64,7 @@ test('docker stack config: replica k runs shard k/N into its own folder, against
   assert.equal(at(client, 'environment.WSBENCH_START_AT'), '1767225600000');
   const command = at(client, 'command') as string[];
   const flag = (name: string) => command[command.indexOf(name) + 1];
-  assert.equal(flag('--url'), 'ws://server:8080/');
+  assert.equal(flag('--url'), 'ws://10.0.0.7:8080/');
   assert.equal(flag('--clients'), '300');
   assert.equal(flag('--out'), '/results/result.json');
   assert.equal(flag('--metrics-port'), '9464');
@@ -56,20 +74,17 @@ test('docker stack config: replica k runs shard k/N into its own folder, against
 
   const prom = at(stack, 'services.prometheus');
   assert.ok((at(prom, 'command') as string[]).includes('--config.file=/etc/prometheus/swarm.yml'));
-  const [mount] = at(prom, 'volumes') as Obj[];
-  assert.deepEqual(mount, {
-    type: 'bind',
-    source: '/r/prometheus',
-    target: '/etc/prometheus',
-    read_only: true,
-  });
+  assert.deepEqual(at(prom, 'volumes'), [
+    { type: 'bind', source: '/r/prometheus', target: '/etc/prometheus', read_only: true },
+    { type: 'bind', source: '/r/run/targets', target: '/etc/wsbench-targets', read_only: true },
+  ]);
   // Nothing is published on the host.
   for (const name of ['server', 'client', 'prometheus']) {
     assert.equal(at(stack, `services.${name}.ports`), undefined, `${name} publishes a port`);
   }
 });
 
-test('prometheus/swarm.yml: promtool accepts it; it scrapes every task of the stack services', (t) => {
+test('prometheus/swarm.yml: promtool accepts it; targets from the files the script writes', (t) => {
   const promtool = requireTool(t, 'promtool');
   if (!promtool) return;
   const r = spawnSync(promtool, ['check', 'config', 'swarm.yml'], {
@@ -81,18 +96,18 @@ test('prometheus/swarm.yml: promtool accepts it; it scrapes every task of the st
   const jobs = (at(config, 'scrape_configs') as Obj[]).map((j) => [
     j.job_name,
     at(j, 'honor_labels'),
-    JSON.stringify(at(j, 'dns_sd_configs')),
+    JSON.stringify(at(j, 'file_sd_configs')),
   ]);
   assert.deepEqual(jobs, [
     [
       'wsbench-server',
       true,
-      '[{"names":["tasks.server"],"type":"A","port":8080,"refresh_interval":"1s"}]',
+      '[{"files":["/etc/wsbench-targets/server.json"],"refresh_interval":"1s"}]',
     ],
     [
       'wsbench-client',
       true,
-      '[{"names":["tasks.client"],"type":"A","port":9464,"refresh_interval":"1s"}]',
+      '[{"files":["/etc/wsbench-targets/client.json"],"refresh_interval":"1s"}]',
     ],
   ]);
 });

@@ -146,7 +146,8 @@ function options(spec: PanelSpec): Record<string, unknown> {
   }
 }
 
-function variable(name: string, label: string, query: string): Variable {
+/** A multi-value query variable with All = `.*`; sort 1 = alphabetical, 3 = numerical. */
+function variable(name: string, label: string, query: string, sort = 1): Variable {
   return {
     name,
     label,
@@ -161,7 +162,7 @@ function variable(name: string, label: string, query: string): Variable {
     current: { selected: true, text: ['All'], value: ['$__all'] },
     options: [],
     regex: '',
-    sort: 1,
+    sort,
     hide: 0,
   };
 }
@@ -240,6 +241,14 @@ export function renderDashboard(
           'run_id',
           'Run',
           'label_values(wsbench_client_messages_received_total{mode=~"$mode"}, run_id)',
+        ),
+        // Shards of a sharded run (client-bench --shard I/N); empty for a one-process run, whose
+        // "All" (.*) still matches its unlabelled series.
+        variable(
+          'shard',
+          'Shard',
+          'label_values(wsbench_client_messages_received_total{mode=~"$mode", run_id=~"$run_id"}, shard)',
+          3,
         ),
       ],
     },

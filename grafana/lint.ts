@@ -32,7 +32,7 @@ const CUSTOM_UNIT = /^(count|suffix|prefix):\S.*$/;
 export const ACCEPTED_SCHEMA_VERSIONS = [36, 37, 38, 39];
 
 /** The dashboard variables every dashboard has. */
-const REQUIRED_VARIABLES = ['mode', 'run_id'];
+const REQUIRED_VARIABLES = ['mode', 'run_id', 'shard'];
 
 function overlaps(a: GridPos, b: GridPos): boolean {
   return a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
@@ -181,8 +181,9 @@ export function lintExpr(expr: string): string[] {
     problems.push('rate without $__rate_interval');
   }
   if (!expr.includes('mode=~"$mode"')) problems.push('does not filter on $mode');
-  if (/wsbench_client_|job="wsbench-client"/.test(expr) && !expr.includes('run_id=~"$run_id"')) {
-    problems.push('client series must filter on $run_id');
+  if (/wsbench_client_|job="wsbench-client"/.test(expr)) {
+    if (!expr.includes('run_id=~"$run_id"')) problems.push('client series must filter on $run_id');
+    if (!expr.includes('shard=~"$shard"')) problems.push('client series must filter on $shard');
   }
   return problems;
 }

@@ -298,6 +298,65 @@ export const OVERVIEW: Section[] = [
     ],
   },
   {
+    // A sharded run (client-bench --shard I/N on Swarm or Kubernetes): the panels above sum over
+    // the selected shards; these show each shard on its own, to spot the one that lags.
+    row: 'Shards',
+    panels: [
+      {
+        title: 'Received/s per shard',
+        description:
+          'Frames each shard received per second. The shards of one run split the connections evenly, so their lines should lie together; one below the others is client-bound or started late.',
+        type: 'timeseries',
+        unit: 'count:msg/s',
+        queries: [
+          {
+            expr: sum('mode, run_id, shard', rate('wsbench_client_messages_received_total', CLI)),
+            legend: 'shard {{shard}} {{mode}} {{run_id}}',
+          },
+        ],
+        w: 8,
+        h: 8,
+      },
+      {
+        title: 'Latency p99 per shard',
+        description:
+          'p99 of each shard over $__rate_interval. Across hosts (WSBENCH_CLOCK=wall) a constant offset between shards is the clock offset of their hosts.',
+        type: 'timeseries',
+        unit: 's',
+        queries: [
+          {
+            expr: quantile(
+              0.99,
+              'mode, run_id, shard',
+              'wsbench_client_latency_seconds_bucket',
+              CLI,
+            ),
+            legend: 'p99 shard {{shard}} {{mode}} {{run_id}}',
+          },
+        ],
+        w: 8,
+        h: 8,
+      },
+      {
+        title: 'Busiest worker per shard',
+        description:
+          'Busy share of the busiest worker thread of each shard. Above 90% that shard measures itself: the merged result is client-bound if any shard was.',
+        type: 'timeseries',
+        unit: 'percentunit',
+        redAbove: 0.9,
+        min: 0,
+        queries: [
+          {
+            expr: `max by (mode, run_id, shard) (wsbench_client_worker_busy_ratio_max{${CLI}})`,
+            legend: 'shard {{shard}} {{mode}} {{run_id}}',
+          },
+        ],
+        w: 8,
+        h: 8,
+      },
+    ],
+  },
+  {
     row: 'Memory, event loop, GC',
     panels: [
       {

@@ -29,16 +29,20 @@ const SCRAPE = 1; // seconds, as in prometheus/prometheus.yml
 const RATE_INTERVAL = `${4 * SCRAPE}s`;
 const CLIENTS = 4;
 const RATE = 2000;
-const CLIENT_SECONDS = 45; // stopped by the test once the queries ran; bounds the run if it hangs
+const CLIENT_SECONDS = 45;
+const SHARDED_MODE = 'uws';
+const SHARDS = 2; // stopped by the test once the queries ran; bounds the run if it hangs
 const root = repoRoot();
 
-/** Dashboard variables replaced the way Grafana does for one selected mode and run. */
-export function substitute(expr: string, mode: string, runId: string): string {
+/** Dashboard variables replaced the way Grafana does for one selected mode, run and shard
+ * (the default `.*` is the variable's All). */
+export function substitute(expr: string, mode: string, runId: string, shard = '.*'): string {
   return expr
     .replaceAll('$__rate_interval', RATE_INTERVAL)
     .replaceAll('$__interval', `${SCRAPE}s`)
     .replaceAll('$__range', '1m')
     .replaceAll('$run_id', runId)
+    .replaceAll('$shard', shard)
     .replaceAll('$mode', mode);
 }
 
@@ -126,26 +130,37 @@ test('every dashboard panel and recording rule returns data from a real Promethe
         throw new Error(`${String(err)}; server stderr:\n${serverLog()}`);
       });
       const runId = `live-${mode}-${process.pid}`;
-      const client = spawn(
-        process.execPath,
-        [
-          clientMain,
-          ...['--url', `ws://127.0.0.1:${Number(ready.port)}/`, '--clients', String(CLIENTS)],
-          ...['--workers', '1', '--warmup', '1', '--duration', String(CLIENT_SECONDS)],
-          ...['--metrics-port', '0', '--run-id', runId, '--quiet'],
-        ],
-        { stdio: ['ignore', 'ignore', 'pipe'] },
+      // One mode's client runs as SHARDS shards of one run (client-bench --shard I/N), so the
+      // shard variable and the per-shard panels are checked against real shard labels.
+      const shards = mode === SHARDED_MODE ? SHARDS : 1;
+      const startAt = String(Date.now() + 2000);
+      const metricsPorts = await Promise.all(
+        Array.from({ length: shards }, async (_, i) => {
+          const shardArgs =
+            shards > 1 ? ['--shard', `${i + 1}/${shards}`, '--start-at', startAt] : [];
+          const client = spawn(
+            process.execPath,
+            [
+              clientMain,
+              ...['--url', `ws://127.0.0.1:${Number(ready.port)}/`, '--clients', String(CLIENTS)],
+              ...['--workers', '1', '--warmup', '1', '--duration', String(CLIENT_SECONDS)],
+              ...['--metrics-port', '0', '--run-id', runId, '--quiet', ...shardArgs],
+            ],
+            { stdio: ['ignore', 'ignore', 'pipe'] },
+          );
+          children.push(client);
+          const clientLog = keepTail(client.stderr);
+          const metrics = await firstJsonLine(
+            client.stderr,
+            (o) => o.event === 'metrics',
+            `${mode} client metrics port`,
+          ).catch((err: unknown) => {
+            throw new Error(`${String(err)}; client stderr:\n${clientLog()}`);
+          });
+          return Number(metrics.port);
+        }),
       );
-      children.push(client);
-      const clientLog = keepTail(client.stderr);
-      const metrics = await firstJsonLine(
-        client.stderr,
-        (o) => o.event === 'metrics',
-        `${mode} client metrics port`,
-      ).catch((err: unknown) => {
-        throw new Error(`${String(err)}; client stderr:\n${clientLog()}`);
-      });
-      return { mode, runId, serverPort: Number(ready.port), metricsPort: Number(metrics.port) };
+      return { mode, runId, serverPort: Number(ready.port), metricsPorts };
     }),
   );
 
@@ -154,11 +169,13 @@ test('every dashboard panel and recording rule returns data from a real Promethe
     dir,
     targets: {
       server: runs.map((r) => ({ address: `127.0.0.1:${r.serverPort}`, mode: r.mode })),
-      client: runs.map((r) => ({
-        address: `127.0.0.1:${r.metricsPort}`,
-        mode: r.mode,
-        runId: r.runId,
-      })),
+      client: runs.flatMap((r) =>
+        r.metricsPorts.map((port) => ({
+          address: `127.0.0.1:${port}`,
+          mode: r.mode,
+          runId: r.runId,
+        })),
+      ),
     },
   });
   assert.ok(prom, 'prometheus binary vanished');
@@ -172,7 +189,7 @@ test('every dashboard panel and recording rule returns data from a real Promethe
       'count_over_time(up{job=~"wsbench-.*"}[1m]) and up == 1',
     );
     const enough = up.filter((s) => Number(s.value[1]) >= 8).length;
-    if (enough === 2 * MODES.length) break;
+    if (enough === MODES.length + MODES.length - 1 + SHARDS) break;
     if (Date.now() > deadline) {
       const listing: string = JSON.stringify(await activeTargets(prom.url));
       assert.fail(`targets not scraped 8 times within 30 s (${enough} ready): ${listing}`);
@@ -205,8 +222,10 @@ test('every dashboard panel and recording rule returns data from a real Promethe
   // 1. Every panel query of every dashboard, per mode.
   const dashDir = join(root, 'grafana', 'dashboards');
   let queries = 0;
+  const dashboards: unknown[] = [];
   for (const file of readdirSync(dashDir).filter((f) => f.endsWith('.json'))) {
     const dashboard: unknown = JSON.parse(readFileSync(join(dashDir, file), 'utf8'));
+    dashboards.push(dashboard);
     for (const q of panelQueries(dashboard)) {
       queries++;
       const expr = q.expr ?? '';
@@ -235,6 +254,51 @@ test('every dashboard panel and recording rule returns data from a real Promethe
     );
     assert.deepEqual(ids, [run.runId]);
   }
+
+  // 4. Shards: the $shard variable lists the sharded run's shards (and none for a one-process
+  // run); each per-shard panel shows one series per shard, or only the picked shard; the
+  // headline sums over the shards (the per-shard series add up to it).
+  const sharded = runs.find((r) => r.mode === SHARDED_MODE);
+  assert.ok(sharded);
+  const shardLabels = Array.from({ length: SHARDS }, (_, i) => String(i + 1));
+  for (const run of runs) {
+    const values = await labelValues(
+      prom.url,
+      'shard',
+      `wsbench_client_messages_received_total{mode=~"${run.mode}", run_id=~"${run.runId}"}`,
+    );
+    assert.deepEqual(values, run === sharded ? shardLabels : [], `$shard values for ${run.mode}`);
+  }
+  const perShard = dashboards
+    .flatMap((d) => panelQueries(d))
+    .filter((q) => /by \([^)]*\bshard\b/.test(q.expr ?? ''));
+  assert.ok(perShard.length >= 3, `only ${perShard.length} per-shard queries`);
+  for (const q of perShard) {
+    const expr = q.expr ?? '';
+    const all = await instantQuery(prom.url, substitute(expr, sharded.mode, sharded.runId));
+    assert.deepEqual(
+      all.map((x) => x.metric.shard).sort(),
+      shardLabels,
+      `"${q.title}" with $shard = All`,
+    );
+    const one = await instantQuery(prom.url, substitute(expr, sharded.mode, sharded.runId, '2'));
+    assert.deepEqual(
+      one.map((x) => x.metric.shard),
+      ['2'],
+      `"${q.title}" with $shard = 2`,
+    );
+  }
+  const received = (by: string) =>
+    `sum by (${by}) (wsbench_client_messages_received_total{job="wsbench-client", mode="${sharded.mode}", run_id="${sharded.runId}"})`;
+  const [total] = await instantQuery(prom.url, received('mode, run_id'));
+  const parts = await instantQuery(prom.url, received('mode, run_id, shard'));
+  assert.equal(parts.length, SHARDS);
+  assert.ok(total && Number(total.value[1]) > 0, 'the sharded run received nothing');
+  assert.equal(
+    parts.reduce((n, x) => n + Number(x.value[1]), 0),
+    Number(total.value[1]),
+    'the shards do not add up to the run',
+  );
 
   t.diagnostic(`${queries} panel queries x ${MODES.length} modes, ${names.length} rules:`);
   for (const line of report) t.diagnostic(line);

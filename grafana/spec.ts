@@ -3,10 +3,12 @@
 import type { PanelType } from './model.js';
 
 // Label selectors shared by every query. Server series carry `mode`; client series carry `mode`
-// and `run_id` (and `shard` when client-bench runs as one shard of several). The job tells
-// server and client apart for the default Node metrics.
+// and `run_id`, and `shard` when client-bench runs as one shard of several (`--shard I/N`). The
+// $shard variable's "All" is `.*`, which also matches series without the label (an unsharded
+// run), so every client panel sums over the selected shards. The job tells server and client
+// apart for the default Node metrics.
 export const SRV = 'job="wsbench-server", mode=~"$mode"';
-export const CLI = 'job="wsbench-client", mode=~"$mode", run_id=~"$run_id"';
+export const CLI = 'job="wsbench-client", mode=~"$mode", run_id=~"$run_id", shard=~"$shard"';
 const RI = '$__rate_interval';
 
 export interface Query {

@@ -18,3 +18,8 @@ ablation: build ## Each optimisation alone, left out, all; MODE=ws|uws SCENARIO=
 
 soak: build ## A long steady run (SOAK_MINUTES=30, SOAK_RATE=200): memory slope MB/h, p99, verdict
 	@$(if $(filter command line environment,$(origin WARMUP)),,WARMUP=10) node dist/scripts/soak.js
+
+# Hostile-client scenarios (scripts/scenario.ts): make bench SCENARIO=<one of these> runs it for
+# MODE; make compare runs those named in SCENARIOS for MODES (the others go to compare.ts).
+CROWD_SCENARIOS := slow-consumers reconnect-storm churn
+SCENARIO ?=

@@ -218,3 +218,20 @@ test('a bad SCENARIO exits 2 with the value quoted and the allowed names', async
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /invalid SCENARIO .*"nope".*firehose, fanout, capacity/);
 });
+
+test('SCENARIO=capacity: one capacity search per configuration, its best rate in the table', async (t) => {
+  const tmp = await tempDir('wsbench-ablation-cap-');
+  t.after(tmp.remove);
+  const res = await run(
+    'node',
+    // prettier-ignore
+    ['dist/scripts/ablation.js', '--scenario', 'capacity', '--capacity-budget', '6', '--duration', '1',
+      '--warmup', '0', '--repeats', '1', '--clients', '2', '--slo-p99-ms', '1000'],
+    { RESULTS_DIR: tmp.dir, MODE: 'ws' },
+    240_000,
+  );
+  assert.equal(res.code, 0, res.stderr);
+  assert.match(res.stderr, /\[ablation\] 01-ws-naive-r1: capacity [\d.]+[kM]? deliveries\/s/);
+  assert.match(res.stderr, /\| ws-naive \| [\d.]+[kM]? \(/, 'the best passing rate is the figure');
+  assert.deepEqual(processesMentioning(tmp.dir), []);
+});

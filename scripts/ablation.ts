@@ -8,7 +8,8 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { machineInfo } from '../client-bench/result.js';
-import { defineFlags, parse, runMain, UsageError, type Values } from '../protocol/cli.js';
+import { defineFlags, parse, runMain, type Values } from '../protocol/cli.js';
+import { runCapacity } from './lib/capacity.js';
 import { EXIT } from '../protocol/codes.js';
 import { MODE_NAMES } from '../protocol/modes.js';
 import {
@@ -60,6 +61,22 @@ export const ABLATION_FLAGS = defineFlags({
     default: 3,
     parse: parse.int(1, 100),
   },
+  sloP99Ms: {
+    long: 'slo-p99-ms',
+    env: ['SLO_P99_MS'],
+    arg: 'MS',
+    help: 'SCENARIO=capacity: the p99 objective of each search',
+    default: 10,
+    parse: parse.number(0.1, 600_000),
+  },
+  capacityBudget: {
+    long: 'capacity-budget',
+    env: ['ABLATION_CAPACITY_BUDGET_S'],
+    arg: 'S',
+    help: 'SCENARIO=capacity: seconds per capacity search (one per configuration and repeat)',
+    default: 40,
+    parse: parse.number(5, 3600),
+  },
   ...RUN_FLAGS,
   duration: { ...RUN_FLAGS.duration, default: 10 },
   warmup: { ...RUN_FLAGS.warmup, default: 2 },
@@ -82,10 +99,6 @@ const HELP = {
 async function main(): Promise<number> {
   const cfg = readConfig(NAME, ABLATION_FLAGS, HELP);
   if (cfg === null) return EXIT.ok;
-  if (cfg.scenario === 'capacity')
-    throw new UsageError(
-      `${NAME}: SCENARIO "capacity" needs the capacity search (make capacity, issue #11), which is not on main yet: expected firehose or fanout`,
-    );
   try {
     assertBuilt();
   } catch (err) {
@@ -145,7 +158,7 @@ async function main(): Promise<number> {
   let failures = 0;
   for (const [i, { config, repeat }] of order.entries()) {
     if (controller.signal.aborted) break;
-    const outcome = await runOne(
+    await runOne(
       cfg,
       config,
       repeat,
@@ -157,9 +170,11 @@ async function main(): Promise<number> {
       command,
       perRunSec,
     );
-    if (outcome === null || (outcome.exitCode !== EXIT.ok && !outcome.interrupted)) failures++;
+    const last = index.runs[index.runs.length - 1];
+    if (last === undefined || (last.exitCode !== EXIT.ok && last.exitCode !== EXIT.interrupted))
+      failures++;
     await save();
-    if (outcome?.exitCode === EXIT.badInput) {
+    if (last?.exitCode === EXIT.badInput) {
       console.error(
         `${NAME}: configuration ${config.name} was refused by the server or client (exit 2); stopping`,
       );
@@ -207,6 +222,49 @@ async function main(): Promise<number> {
     );
     let outcome: RunOutcome | null = null;
     try {
+      if (c.scenario === 'capacity') {
+        const cap = await runCapacity({
+          mode: config.mode,
+          vary: 'rate',
+          clients: nClients,
+          rate: 1000,
+          base: {
+            duration: c.duration,
+            warmup: c.warmup,
+            symbols: c.symbols,
+            httpLoad: false,
+            httpConnections: c.httpConnections,
+          },
+          sloP99Ms: c.sloP99Ms,
+          budgetS: c.capacityBudget,
+          precision: 0.1,
+          dir: runDir,
+          capacityId: `${ablationId}-${runId}`,
+          runtime: () => new NativeRuntime(c, signal, config.serverArgs),
+          signal,
+          command: `${cmd} (run ${i + 1}: ${config.name})`,
+          note: (l) => {
+            progress.note(l);
+          },
+        });
+        await writeFile(path.join(runDir, 'result.json'), JSON.stringify(cap, null, 2) + '\n');
+        const code =
+          cap.stoppedBy === 'interrupted'
+            ? EXIT.interrupted
+            : cap.stoppedBy === 'error'
+              ? EXIT.failed
+              : EXIT.ok;
+        index.runs.push({
+          config: config.name,
+          repeat,
+          dir: path.relative(into, runDir),
+          exitCode: code,
+        });
+        console.error(
+          `[ablation] ${runName}: capacity ${si(cap.best?.deliveriesPerSec ?? 0)} deliveries/s (${cap.verdict.summary})`,
+        );
+        return null;
+      }
       outcome = await runBench(
         new NativeRuntime(c, signal, config.serverArgs),
         planOf({ ...c, mode: config.mode, rate: 0 }, { clients: nClients }),

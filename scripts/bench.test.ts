@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { requireTool, which } from '../testkit/require-tool.js';
+import type { BenchResult } from './lib/result.js';
 import {
   inspectReport,
   isAlive,
@@ -25,20 +26,33 @@ const SHORT = {
   PROMETHEUS: '0',
 };
 
-function readResult(runDir: string) {
-  return JSON.parse(readFileSync(path.join(runDir, 'result.json'), 'utf8'));
+function readResult(runDir: string): BenchResult {
+  return JSON.parse(readFileSync(path.join(runDir, 'result.json'), 'utf8')) as BenchResult;
 }
 
-function lastJsonLine(stdout: string) {
+interface ResultLine {
+  event: string;
+  runDir: string;
+  reportMd: string;
+  reportHtml: string;
+}
+
+function lastJsonLine(stdout: string): ResultLine {
   const lines = stdout
     .trim()
     .split('\n')
     .filter((l) => l.startsWith('{'));
   assert.ok(lines.length > 0, `a JSON line on stdout, got: ${stdout}`);
-  return JSON.parse(lines[lines.length - 1] ?? '{}');
+  return JSON.parse(lines[lines.length - 1] ?? '{}') as ResultLine;
 }
 
-function assertRun(result: any, mode: string, clients: number) {
+/** The value, asserted present. */
+function must<T>(v: T | null | undefined, what: string): T {
+  assert.ok(v !== null && v !== undefined, `${what} is present`);
+  return v;
+}
+
+function assertRun(result: BenchResult, mode: string, clients: number): void {
   assert.deepEqual(
     validateBenchResult(result),
     [],
@@ -48,28 +62,27 @@ function assertRun(result: any, mode: string, clients: number) {
   assert.equal(result.server.mode, mode);
   assert.equal(result.target.mode, mode, 'client saw the same mode in /health');
   assert.equal(result.config.clients, clients);
-  assert.ok(result.throughput.msgsPerSec > 0, 'non-zero throughput');
-  const d = result.delivery;
+  assert.ok(must(result.throughput, 'throughput').msgsPerSec > 0, 'non-zero throughput');
+  const d = must(result.delivery, 'delivery');
   assert.ok(d.received > 0, 'messages received');
   assert.ok(d.expected >= d.received, `expected (${d.expected}) covers received (${d.received})`);
   assert.equal(d.duplicates, 0, 'no duplicates');
   assert.equal(d.reordered, 0, 'no reordering');
-  assert.ok(result.latencyUs.count > 0 && result.latencyUs.p50 > 0, 'latency recorded');
-  assert.ok(result.server.cpuCores > 0, 'server CPU sampled');
-  assert.ok(result.server.rssMaxBytes > 10 * 1024 * 1024, 'server RSS sampled');
-  assert.ok(result.resources.client.cpuCores > 0, 'client CPU sampled');
+  const lat = must(result.latencyUs, 'latencyUs');
+  assert.ok(lat.count > 0 && lat.p50 > 0, 'latency recorded');
+  assert.ok((result.server.cpuCores ?? 0) > 0, 'server CPU sampled');
+  assert.ok((result.server.rssMaxBytes ?? 0) > 10 * 1024 * 1024, 'server RSS sampled');
+  assert.ok((result.resources.client.cpuCores ?? 0) > 0, 'client CPU sampled');
   assert.ok(result.resources.server.samples.length >= 3, 'CPU/RSS series over the window');
-  assert.ok(
-    result.http && result.http.requests > 0 && result.http.reqPerSec > 0,
-    'autocannon hit /snapshot',
-  );
-  assert.equal(result.http.non2xx, 0, '/snapshot answered 200');
+  const http = must(result.http, 'http');
+  assert.ok(http.requests > 0 && http.reqPerSec > 0, 'autocannon hit /snapshot');
+  assert.equal(http.non2xx, 0, '/snapshot answered 200');
   assert.ok(result.bench.versions.node.startsWith('v20'), 'Node version recorded');
   assert.match(result.verdict.summary, /\S/, 'every run names its limit');
-  assert.ok(result.serverTimeline.points.length >= 2, 'server per-second series');
-  assert.ok(result.serverWindow.messagesSent > 0, 'server counters over the window');
+  assert.ok(must(result.serverTimeline, 'serverTimeline').points.length >= 2, 'server per second');
+  assert.ok(must(result.serverWindow, 'serverWindow').messagesSent > 0, 'server window counters');
   for (const pid of [result.placement.server.pid, result.placement.client.pid]) {
-    assert.equal(isAlive(pid), false, `pid ${pid} was stopped`);
+    assert.equal(isAlive(must(pid, 'pid')), false, `pid ${pid ?? '?'} was stopped`);
   }
 }
 
@@ -135,12 +148,10 @@ test('make bench-native passes MODE/CLIENTS/DURATION through the Makefile; repor
   const result = readResult(out.runDir);
   assertRun(result, 'uws', 3);
   assert.equal(result.config.duration, 2);
-  if (which('prometheus')) {
-    assert.match(result.bench.prometheus.url, /^http:\/\/127\.0\.0\.1:\d+$/);
-    assert.ok(
-      res.stderr.includes(`Prometheus: ${result.bench.prometheus.url}`),
-      'Prometheus URL printed',
-    );
+  if (which('prometheus') !== null) {
+    const prom = must(result.bench.prometheus, 'bench.prometheus');
+    assert.match(prom.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.ok(res.stderr.includes(`Prometheus: ${prom.url}`), 'Prometheus URL printed');
   } else {
     assert.equal(result.bench.prometheus, null);
   }
@@ -208,9 +219,12 @@ test('bench: a server that refuses to start fails the run (exit 1) with its reas
   assert.equal(res.code, 1, res.stderr);
   const out = lastJsonLine(res.stdout);
   const result = readResult(out.runDir);
-  assert.match(result.aborted.reason, /server exited .* before it was ready: .*native binary/);
+  assert.match(
+    must(result.aborted, 'aborted').reason,
+    /server exited .* before it was ready: .*native binary/,
+  );
   assert.equal(result.throughput, null, 'nothing invented when nothing was measured');
   assert.match(res.stderr, /ABORTED: server exited/);
-  assert.equal(isAlive(result.placement.server.pid), false);
+  assert.equal(isAlive(must(result.placement.server.pid, 'server pid')), false);
   assert.deepEqual(processesMentioning(tmp.dir), []);
 });

@@ -239,3 +239,18 @@ test(
     assert.ok((v.serverCoreBusy ?? 0) >= 0.95, `the server's core is full (${v.serverCoreBusy})`);
   },
 );
+
+test('verdict: an artificially slowed server (--burn-us per tick) is named as the limit', async (t) => {
+  const dir = await tmp(t);
+  // 2 ms of CPU per tick at 1000 ticks/s asks for 2 cores: one event loop cannot keep up.
+  const out = await oneRun(dir, plan({ rate: 1000, duration: 2 }), 1000, ['--burn-us', '2000']);
+  const v = out.result.verdict;
+  assert.ok(
+    v.limit === 'server-cpu' || v.limit === 'cpu-contention',
+    `${v.limit}: ${v.summary} (${v.reasons.join('; ')})`,
+  );
+  // the server's core was its own: then the server itself must be the saturated one
+  if ((v.serverCoreBusy ?? 0) < 0.95 || (v.serverCpuCores ?? 0) >= 0.9)
+    assert.equal(v.limit, 'server-cpu', v.summary);
+  assert.ok(v.late || v.lost.skipped > 0, 'ticks late or skipped');
+});

@@ -45,8 +45,8 @@ test('make report rebuilds report.md and a self-contained report.html whose char
     assert.ok(c.paintedPixels > 1000, `${c.canvasId} is drawn (${c.paintedPixels} painted pixels)`);
   }
   // throughput chart: total + per-client min/median/max; resources: 12 samples x 4 series
-  assert.equal(page.charts.find((c) => c.canvasId === 'chart-throughput')!.points, 4);
-  assert.equal(page.charts.find((c) => c.canvasId === 'chart-resources')!.points, 48);
+  assert.equal(page.charts.find((c) => c.canvasId === 'chart-throughput')?.points, 4);
+  assert.equal(page.charts.find((c) => c.canvasId === 'chart-resources')?.points, 48);
   assert.match(page.text, /Machine and versions/);
   assert.match(page.text, /Configuration/);
 });

@@ -308,7 +308,7 @@ cmd_up_images() {
 # compose recreates the container only when they changed. Used by the Docker runtime of
 # make bench/compare, one run at a time; the images must exist (make up builds them).
 cmd_serve() {
-  validate
+  GRAFANA=0 validate # serve starts no Grafana
   [ "$MODE" != all ] || bad "invalid MODE \"all\" for serve: expected ws-naive, ws or uws"
   ensure_env
   resolve_images

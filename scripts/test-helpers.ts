@@ -1,6 +1,6 @@
 // Helpers for the scripts' tests: run the real zx scripts as child processes, and look at a
 // report.html in headless Chromium the way a person would (console clean, charts drawn).
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { loadResultSchema, validate } from '../testkit/client-schema-check.js';
+import { start as startProc } from './lib/proc.js';
 
 /** The repository root (tests run from dist/scripts/). */
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -28,58 +29,60 @@ export interface Running {
   waitForStderr: (re: RegExp, timeoutMs: number) => Promise<void>;
 }
 
-/** Starts a command from the repository root; killed with SIGKILL after timeoutMs. */
+/** Starts a command from the repository root (scripts/lib/proc.ts); SIGKILLed after timeoutMs. */
 export function start(
   cmd: string,
   args: string[],
   env: Record<string, string>,
   timeoutMs = 90_000,
 ): Running {
-  const child = spawn(cmd, args, {
-    cwd: repoRoot,
-    env: { ...process.env, CI: 'true', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
   let out = '';
   let err = '';
-  const waiters: Array<() => void> = [];
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => {
-    err += d;
-    for (const w of waiters) w();
-  });
-  const timer = setTimeout(() => killTree(child.pid!), timeoutMs);
-  const done = new Promise<Finished>((resolve) => {
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
+  const waiters: (() => void)[] = [];
+  const proc = startProc(cmd, cmd, args, {
+    cwd: repoRoot,
+    env: { ...process.env, CI: 'true', ...env },
+    detached: false,
+    onStdoutLine: (l) => (out += l + '\n'),
+    onStderrLine: (l) => {
+      err += l + '\n';
       for (const w of waiters) w();
-      resolve({ code, signal, stdout: out, stderr: err });
-    });
+    },
   });
-  let exited = false;
-  void done.then(() => (exited = true));
-  const waitForStderr = (re: RegExp, ms: number) =>
+  const timer = setTimeout(() => {
+    killTree(proc.pid);
+  }, timeoutMs);
+  const done = proc.exited.then(({ code, signal }) => {
+    clearTimeout(timer);
+    for (const w of waiters) w();
+    return { code, signal, stdout: out, stderr: err };
+  });
+  const waitForStderr = (re: RegExp, ms: number): Promise<void> =>
     new Promise<void>((resolve, reject) => {
-      const t = setTimeout(
-        () => reject(new Error(`timed out waiting for ${re} on stderr:\n${err}`)),
-        ms,
-      );
-      const check = () => {
+      const t = setTimeout(() => {
+        reject(new Error(`timed out waiting for ${String(re)} on stderr:\n${err}`));
+      }, ms);
+      const check = (): void => {
         if (re.test(err)) {
           clearTimeout(t);
           resolve();
-        } else if (exited || child.exitCode !== null) {
+        } else if (!proc.running) {
           clearTimeout(t);
-          reject(new Error(`process ended before ${re} appeared on stderr:\n${err}`));
+          reject(new Error(`process ended before ${String(re)} appeared on stderr:\n${err}`));
         }
       };
       waiters.push(check);
       check();
     });
-  return { child, stdout: () => out, stderr: () => err, done, waitForStderr };
+  return { child: proc.child, stdout: () => out, stderr: () => err, done, waitForStderr };
 }
 
-export function run(cmd: string, args: string[], env: Record<string, string>, timeoutMs?: number) {
+export function run(
+  cmd: string,
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs?: number,
+): Promise<Finished> {
   return start(cmd, args, env, timeoutMs).done;
 }
 
@@ -113,6 +116,28 @@ export interface ChartInfo {
   points: number;
   /** canvas pixels that are not fully transparent */
   paintedPixels: number;
+}
+
+/** What the report page holds, as far as the checks read it (no DOM types in this project). */
+interface PageGlobals {
+  document: { documentElement: { dataset: Record<string, string> }; body: { innerText: string } };
+  Chart: {
+    instances: Record<
+      string,
+      {
+        data: { datasets: { data: unknown[] }[] };
+        config: { type: string };
+        canvas: {
+          id: string;
+          width: number;
+          height: number;
+          getContext(kind: '2d'): {
+            getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> };
+          } | null;
+        };
+      }
+    >;
+  };
 }
 
 export const CHROMIUM_ARGS = [
@@ -157,25 +182,29 @@ export async function inspectReport(
     });
     await page.goto('file://' + htmlFile, { waitUntil: 'load' });
     await page.waitForFunction(
-      () => (globalThis as any).document.documentElement.dataset.chartsReady === 'true',
+      () =>
+        (globalThis as unknown as PageGlobals).document.documentElement.dataset.chartsReady ===
+        'true',
       null,
-      {
-        timeout: 10_000,
-      },
+      { timeout: 10_000 },
     );
-    const charts = await page.evaluate(() => {
-      const w = globalThis as any;
-      return Object.values(w.Chart.instances as Record<string, any>).map((c: any) => {
+    const charts = await page.evaluate((): ChartInfo[] => {
+      const w = globalThis as unknown as PageGlobals;
+      return Object.values(w.Chart.instances).map((c) => {
         let points = 0;
         for (const ds of c.data.datasets) {
           for (const v of ds.data) {
-            const y = Array.isArray(v) ? v[1] : v !== null && typeof v === 'object' ? v.y : v;
+            const y = Array.isArray(v)
+              ? (v as unknown[])[1]
+              : v !== null && typeof v === 'object'
+                ? (v as { y?: unknown }).y
+                : v;
             if (typeof y === 'number' && Number.isFinite(y)) points++;
           }
         }
         const canvas = c.canvas;
-        const ctx = canvas.getContext('2d')!;
-        const img = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+        const ctx = canvas.getContext('2d');
+        const img = ctx?.getImageData(0, 0, canvas.width, canvas.height).data ?? [];
         let painted = 0;
         for (let i = 3; i < img.length; i += 4) if (img[i] !== 0) painted++;
         return {
@@ -188,7 +217,9 @@ export async function inspectReport(
       });
     });
     const title = await page.title();
-    const text = await page.evaluate(() => (globalThis as any).document.body.innerText as string);
+    const text = await page.evaluate(
+      () => (globalThis as unknown as PageGlobals).document.body.innerText,
+    );
     return { errors, requests, charts, title, text };
   } finally {
     await browser.close();
@@ -199,11 +230,11 @@ export async function inspectReport(
  * The schema of make bench's result.json: client-bench/result.schema.json (the client's result,
  * unchanged) merged with scripts/bench-result.schema.json (the blocks the orchestrator adds).
  */
-export function benchResultSchema(): Record<string, any> {
+export function benchResultSchema(): ReturnType<typeof loadResultSchema> {
   const client = loadResultSchema();
   const ext = JSON.parse(
     readFileSync(path.join(repoRoot, 'scripts/bench-result.schema.json'), 'utf8'),
-  );
+  ) as { required: string[]; properties: object; $defs: object };
   return {
     ...client,
     required: [...(client.required ?? []), ...ext.required],

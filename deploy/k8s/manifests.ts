@@ -125,6 +125,8 @@ export function baseManifests(o: Options): Manifest[] {
                   { name: 'HOST', value: '0.0.0.0' },
                   { name: 'PORT', value: '8080' },
                   { name: 'RATE', value: String(o.rate) },
+                  // The clients run on other nodes: the same (wall) clock on both sides.
+                  { name: 'WSBENCH_CLOCK', value: 'wall' },
                 ],
                 ports: [{ name: 'ws', containerPort: 8080, protocol: 'TCP' }],
                 readinessProbe: {

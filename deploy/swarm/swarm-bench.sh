@@ -88,6 +88,9 @@ gid=$(id -g)
 # The clients run as the invoking user; root is mapped to uid 1000 and given back afterwards.
 [ "$uid" = 0 ] && { uid=1000 gid=1000; }
 for k in $(seq 1 "$SHARDS"); do mkdir -p "$run_dir/shard-$k"; done
+mkdir -p "$run_dir/targets"
+echo '[]' >"$run_dir/targets/server.json"
+echo '[]' >"$run_dir/targets/client.json"
 chown -R "$uid:$gid" "$run_dir"
 
 export MODE CLIENTS DURATION WARMUP RATE SYMBOLS SHARDS CLIENT_WORKERS
@@ -98,6 +101,21 @@ service_container() { # the running container of a one-replica service
 }
 prom_get() { # prom_get PATH?QUERY -> JSON body, asked inside the Prometheus container
   docker exec "$(service_container prometheus)" wget -q -O- "http://127.0.0.1:9090$1"
+}
+task_ips() { # task_ips SERVICE -> the overlay address of each of its tasks that is not shut down
+  local t
+  for t in $(docker service ps -q --filter desired-state=running "${STACK}_$1" 2>/dev/null) \
+    $(docker service ps -q --filter desired-state=shutdown "${STACK}_$1" 2>/dev/null); do
+    docker inspect -f '{{range .NetworksAttachments}}{{range .Addresses}}{{.}} {{end}}{{end}}' "$t" 2>/dev/null |
+      awk '{ sub(/\/.*/, "", $1); if ($1 ~ /^[0-9.]+$/) print $1 }'
+  done | sort -u
+}
+write_targets() { # write_targets NAME PORT IP... -> RUN_DIR/targets/NAME.json (file_sd), atomically
+  local name=$1 port=$2 list="" ip
+  shift 2
+  for ip in "$@"; do list+="${list:+, }\"$ip:$port\""; done
+  echo "[{\"targets\": [$list]}]" >"$run_dir/targets/.$name.json"
+  mv "$run_dir/targets/.$name.json" "$run_dir/targets/$name.json"
 }
 stack_rm() {
   docker stack rm "$STACK" >/dev/null 2>&1 || true
@@ -127,22 +145,34 @@ trap finish EXIT
 trap 'exit 130' INT TERM
 log "deploying stack $STACK: server ($MODE, $SERVER_IMAGE) and prometheus ($PROMETHEUS_IMAGE)"
 CLIENT_REPLICAS=0 START_AT='' docker stack deploy --resolve-image never -c deploy/swarm/stack.yml "$STACK" >/dev/null
-# Asked from inside the stack's network (the Prometheus container), by the name the clients use:
-# this proves the server, its DNS entry and the overlay path, not just the process.
+# The server task's address on the stack network, read from the manager (wherever the task
+# runs). Clients connect to it and Prometheus scrapes it by address, not by name: Swarm's
+# embedded DNS was seen to fail here for the containers of a fresh stack network (ENOTFOUND).
+server_ip=''
+for i in $(seq 1 60); do
+  server_ip=$(task_ips server | head -n 1)
+  [ -n "$server_ip" ] && break
+  sleep 1
+done
+[ -n "$server_ip" ] || die "the server task got no address within 60 s: $(docker service ps --no-trunc "${STACK}_server" 2>&1 | tail -n 3)"
+export SERVER_URL="ws://$server_ip:8080/"
+write_targets server 8080 "$server_ip"
+# Asked from inside the stack's network (the Prometheus container): this proves the server and
+# the overlay path, not just the process.
 health=''
 for i in $(seq 1 90); do
-  health=$(docker exec "$(service_container prometheus)" wget -q -O- http://server:8080/health 2>/dev/null) && break
+  health=$(docker exec "$(service_container prometheus)" wget -q -O- "http://$server_ip:8080/health" 2>/dev/null) && break
   health=''
   sleep 1
 done
-[ -n "$health" ] || die "the server did not answer http://server:8080/health within 90 s: $(docker service ps --no-trunc "${STACK}_server" 2>&1 | tail -n 3)"
-log "server up: $health"
+[ -n "$health" ] || die "the server did not answer $SERVER_URL/health within 90 s: $(docker service ps --no-trunc "${STACK}_server" 2>&1 | tail -n 3)"
+log "server up at $server_ip: $health"
 prom_get /-/ready >/dev/null 2>&1 || die "prometheus is not ready"
 
 # --- 4. the shards, all starting at the same instant
 start_ms=$(($(date +%s%3N) + SWARM_LEAD * 1000))
 export START_AT=$start_ms CLIENT_REPLICAS=$SHARDS
-log "deploying $SHARDS client-bench replicas ($CLIENTS connections in all), start at $(date -u -d "@$((start_ms / 1000))" +%H:%M:%SZ), window ${WARMUP}+${DURATION} s"
+log "deploying $SHARDS client-bench replicas ($CLIENTS connections in all) against $SERVER_URL, start at $(date -u -d "@$((start_ms / 1000))" +%H:%M:%SZ), window ${WARMUP}+${DURATION} s"
 docker stack deploy --resolve-image never -c deploy/swarm/stack.yml "$STACK" >/dev/null
 
 # --- 5. wait for every shard, then collect
@@ -150,6 +180,9 @@ deadline=$((SECONDS + SWARM_LEAD + WARMUP + DURATION + 120))
 while :; do
   states=$(docker service ps "${STACK}_client" --format '{{.CurrentState}}' 2>/dev/null | awk '{print $1}')
   done_count=$(grep -cE '^(Complete|Failed|Rejected|Shutdown|Orphaned)$' <<<"$states" || true)
+  # Every shard's address (tasks get theirs when they are scheduled) for Prometheus.
+  mapfile -t ips < <(task_ips client)
+  [ ${#ips[@]} -gt 0 ] && write_targets client 9464 "${ips[@]}"
   [ "$done_count" -ge "$SHARDS" ] && break
   [ "$SECONDS" -lt "$deadline" ] || die "the shards did not finish in time: $(tr '\n' ' ' <<<"$states")"
   sleep 1
@@ -164,6 +197,10 @@ for k in $(seq 1 "$SHARDS"); do
   f="$run_dir/shard-$k/result.json"
   if [ -s "$f" ]; then results+=("$f"); else log "shard $k wrote no result ($f)"; fi
 done
+if [ ${#results[@]} -lt "$SHARDS" ]; then
+  log "client log (last lines):"
+  grep -v '^{"event"' "$run_dir/client.log" | tail -n 6 >&2 || true
+fi
 [ ${#results[@]} -gt 0 ] || die "no shard wrote a result; logs in $run_dir"
 
 # Which shards Prometheus scraped, per shard label, for this run (kept beside the results).

@@ -30,6 +30,15 @@ export const INCONCLUSIVE: ReadonlySet<RunVerdict> = new Set<RunVerdict>([
   'no-data',
 ]);
 
+/** lib/verdict.ts's limits that decide an ablation run's verdict on their own. */
+const FROM_LIMIT: Record<string, RunVerdict | undefined> = {
+  aborted: 'aborted',
+  client: 'client-bound',
+  'server-cpu': 'server-bound',
+  'cpu-contention': 'schedule-bound',
+  'kernel-network': 'kernel-bound',
+};
+
 export interface AblationRun {
   config: string;
   repeat: number;
@@ -47,6 +56,10 @@ export interface AblationRun {
  */
 export function runVerdict(r: StoredResult): { verdict: RunVerdict; why: string } {
   const f = runFigures(r);
+  // the run's own verdict (lib/verdict.ts) where it names one of these limits
+  const v = (r as { verdict?: { limit?: string; summary?: string } }).verdict;
+  const mapped = v?.limit !== undefined ? FROM_LIMIT[v.limit] : undefined;
+  if (mapped !== undefined) return { verdict: mapped, why: v?.summary ?? v?.limit ?? '' };
   if (f.aborted !== null && f.aborted !== undefined)
     return { verdict: 'aborted', why: f.aborted.reason };
   if (f.msgsPerSec === null) return { verdict: 'no-data', why: 'no client result' };

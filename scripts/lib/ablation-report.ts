@@ -9,7 +9,8 @@ import { table, text, warning, type ReportModel } from './model.js';
 import { renderHtml } from './render-html.js';
 import { renderMarkdown } from './render-md.js';
 import type { StoredResult } from './result.js';
-import { runFigures } from './summary.js';
+import { runFigures, type Figures } from './summary.js';
+import type { CapacityResult } from './capacity.js';
 
 /** ablation.json. */
 export interface AblationIndex {
@@ -43,6 +44,11 @@ export async function readAblationRuns(dir: string, index: AblationIndex): Promi
     } catch {
       continue;
     }
+    const cap = result as unknown as Partial<CapacityResult>;
+    if (cap.kind === 'capacity') {
+      runs.push({ config: r.config, repeat: r.repeat, dir: r.dir, ...capacityFigures(cap) });
+      continue;
+    }
     const v = runVerdict(result);
     runs.push({
       config: r.config,
@@ -53,6 +59,29 @@ export async function readAblationRuns(dir: string, index: AblationIndex): Promi
     });
   }
   return runs;
+}
+
+/**
+ * A capacity search as one ablation run: its highest passing rate in deliveries/s, with the
+ * search's own verdict; a search whose client was the limit is a lower bound, not conclusive.
+ */
+function capacityFigures(
+  c: Partial<CapacityResult>,
+): Pick<AblationRun, 'figures' | 'verdict' | 'why'> {
+  const b = c.best ?? null;
+  const figures: Figures = {
+    msgsPerSec: b?.deliveriesPerSec ?? null,
+    latencyUs: { p50: b?.p50Us ?? null, p99: b?.p99Us ?? null },
+    clientBound: c.lowerBound === true,
+    serverCpuCores: b?.serverCpuCores ?? null,
+    cpuUsPerMsg: b?.cpuUsPerMsg ?? null,
+  };
+  const why = c.verdict?.summary ?? '';
+  if (c.stoppedBy === 'interrupted' || c.stoppedBy === 'error')
+    return { figures, verdict: 'aborted', why };
+  if (b === null) return { figures, verdict: 'no-data', why: why || 'no step passed' };
+  if (c.lowerBound === true) return { figures, verdict: 'client-bound', why };
+  return { figures, verdict: 'paced', why: `capacity at the SLO; ${why}` };
 }
 
 export function ablationModel(index: AblationIndex, runs: readonly AblationRun[]): ReportModel {

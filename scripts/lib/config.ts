@@ -200,7 +200,7 @@ export const CAPACITY_FLAGS = defineFlags({
     env: ['VARY'],
     arg: 'rate|clients',
     help: 'the axis searched: ticks/s at CLIENTS, or clients at RATE',
-    default: 'rate' as 'rate' | 'clients',
+    default: 'rate',
     parse: parse.oneOf(['rate', 'clients'] as const),
   },
   stepS: {

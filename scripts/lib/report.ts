@@ -87,10 +87,7 @@ async function readJson<T>(file: string): Promise<T> {
 /** Reads runDir/result.json and writes runDir/report.md and runDir/report.html. */
 export async function writeRunReports(runDir: string): Promise<{ md: string; html: string }> {
   const result = await readJson<StoredResult | CapacityResult>(path.join(runDir, 'result.json'));
-  const model =
-    'kind' in result && result.kind === 'capacity'
-      ? capacityModel(result)
-      : runModel(result as StoredResult);
+  const model = 'kind' in result ? capacityModel(result) : runModel(result);
   await writeFile(path.join(runDir, 'report.md'), renderMarkdown(model));
   await writeFile(path.join(runDir, 'report.html'), await renderHtml(model));
   return { md: path.join(runDir, 'report.md'), html: path.join(runDir, 'report.html') };
@@ -541,7 +538,7 @@ function runResourceChart(r: StoredResult): ChartConfig {
 export function compareModel(compare: CompareIndex, allRuns: CompareEntry[]): ReportModel {
   const runs = allRuns.filter((r) => r.capacity === undefined);
   const modes = compare.config.modes;
-  const scenarios = compare.config.scenarios.filter((s) => s.search !== true).map((s) => s.name);
+  const scenarios = compare.config.scenarios.filter((s) => !s.search).map((s) => s.name);
   const rows = summarise(runs, modes, scenarios);
   const boundRuns = runs.filter((r) => r.figures.clientBound).length;
   const warnings: string[] = [];
@@ -643,7 +640,7 @@ export function compareModel(compare: CompareIndex, allRuns: CompareEntry[]): Re
     });
   }
 
-  for (const scenario of compare.config.scenarios.filter((sc) => sc.search !== true)) {
+  for (const scenario of compare.config.scenarios.filter((sc) => !sc.search)) {
     const overload = scenario.rate === 0 && scenario.clients > 1;
     const mine = rows.filter((r) => r.scenario === scenario.name);
     // At a fixed rate every client should get rate msg/s; a mode that delivers less fell behind,
