@@ -47,7 +47,9 @@ function run(
 /** A scratch dir with an empty env file, so that a developer's .env does not change the answers. */
 function scratch(t: { after(fn: () => void): void }): { dir: string; envFile: string } {
   const dir = mkdtempSync(path.join(tmpdir(), 'wsbench-compose-'));
-  t.after(() => { rmSync(dir, { recursive: true, force: true }); });
+  t.after(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
   const envFile = path.join(dir, 'empty.env');
   writeFileSync(envFile, '');
   return { dir, envFile };

@@ -87,10 +87,7 @@ async function readJson<T>(file: string): Promise<T> {
 /** Reads runDir/result.json and writes runDir/report.md and runDir/report.html. */
 export async function writeRunReports(runDir: string): Promise<{ md: string; html: string }> {
   const result = await readJson<StoredResult | CapacityResult>(path.join(runDir, 'result.json'));
-  const model =
-    'kind' in result
-      ? capacityModel(result)
-      : runModel(result);
+  const model = 'kind' in result ? capacityModel(result) : runModel(result);
   await writeFile(path.join(runDir, 'report.md'), renderMarkdown(model));
   await writeFile(path.join(runDir, 'report.html'), await renderHtml(model));
   return { md: path.join(runDir, 'report.md'), html: path.join(runDir, 'report.html') };
