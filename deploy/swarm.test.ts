@@ -21,25 +21,42 @@ function at(v: unknown, path: string): unknown {
   return cur;
 }
 
+/**
+ * The stack file as `docker stack deploy` reads it: `docker stack config` (Docker CLI >= 23) where
+ * the CLI has it; on older CLIs (Debian 12's 20.10) the same ${VAR:-default} interpolation done
+ * here, with the numbers Compose casts (replicas) as numbers.
+ */
+function renderStack(docker: string, env: Record<string, string>): unknown {
+  const file = join(root, 'deploy', 'swarm', 'stack.yml');
+  const r = spawnSync(docker, ['stack', 'config', '-c', file], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+  });
+  if (r.status === 0) return parseYaml(r.stdout);
+  assert.match(r.stderr, /unknown shorthand flag|unknown command|Usage/, r.stderr);
+  const text = readFileSync(file, 'utf8').replace(
+    /\$\{(\w+)(?::-([^}]*))?\}/g,
+    (_, name: string, def: string | undefined) => env[name] ?? def ?? '',
+  );
+  const stack: unknown = parseYaml(text);
+  const replicas = at(stack, 'services.client.deploy') as Obj;
+  replicas.replicas = Number(replicas.replicas);
+  return stack;
+}
+
 test('docker stack config: replica k runs shard k/N into its own folder, against the server', (t) => {
   const docker = requireTool(t, 'docker', 'make deps (docker.io)');
   if (!docker) return;
-  const r = spawnSync(docker, ['stack', 'config', '-c', 'deploy/swarm/stack.yml'], {
-    cwd: root,
-    encoding: 'utf8',
-    env: {
-      ...process.env,
-      SHARDS: '3',
-      CLIENT_REPLICAS: '3',
-      CLIENTS: '300',
-      START_AT: '1767225600000',
-      RUN_DIR: '/r/run',
-      WSBENCH_ROOT: '/r',
-      SERVER_URL: 'ws://10.0.0.7:8080/',
-    },
-  });
-  assert.equal(r.status, 0, r.stderr);
-  const stack: unknown = parseYaml(r.stdout);
+  const env = {
+    SHARDS: '3',
+    CLIENT_REPLICAS: '3',
+    CLIENTS: '300',
+    START_AT: '1767225600000',
+    RUN_DIR: '/r/run',
+    WSBENCH_ROOT: '/r',
+    SERVER_URL: 'ws://10.0.0.7:8080/',
+  };
+  const stack = renderStack(docker, env);
   const client = at(stack, 'services.client');
   assert.equal(at(client, 'deploy.replicas'), 3);
   assert.equal(at(client, 'deploy.restart_policy.condition'), 'none');

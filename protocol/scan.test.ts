@@ -15,7 +15,7 @@ function reference(frame: Buffer): { kind: number; seq?: number; ts?: number; sy
   const text = frame.toString('latin1');
   const m = /^\{"type":"tick","symbol":"([^"]{1,63})","seq":(\d{1,15})/.exec(text);
   const t = /,"ts":(\d{1,15})\}$/.exec(text);
-  if (m === null || t === null || t.index < (m.index + m[0].length)) return { kind: FRAME_OTHER };
+  if (m === null || t === null || t.index < m.index + m[0].length) return { kind: FRAME_OTHER };
   return { kind: FRAME_TICK, symbol: m[1], seq: Number(m[2]), ts: Number(t[1]) };
 }
 

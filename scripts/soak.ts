@@ -19,7 +19,13 @@ import type { StoredResult } from './lib/result.js';
 import { displayPath, makeUniqueDir, pointLink, resultsDir, stampId } from './lib/results.js';
 import { runBench } from './lib/run.js';
 import { abortOnSignals } from './lib/signals.js';
-import { soakBlocks, summariseSoak, type SoakLimits } from './lib/soak-analysis.js';
+import {
+  classifyStalls,
+  soakBlocks,
+  summariseSoak,
+  type SoakLimits,
+  type Stall,
+} from './lib/soak-analysis.js';
 import { SoakRuntime } from './lib/soak-runtime.js';
 import { assertBuilt, NativeRuntime } from './runtimes/native.js';
 
@@ -102,6 +108,8 @@ export interface SoakFile {
   intervalMs: number;
   limits: SoakLimits;
   summary: ReturnType<typeof summariseSoak>;
+  /** intervals in which the clients received nothing, classified network or server */
+  stalls: Stall[];
   samples: import('./lib/soak-sampler.js').SoakSample[];
 }
 
@@ -147,6 +155,10 @@ async function main(): Promise<number> {
     minLeakSeconds: 300,
   };
   const summary = summariseSoak(samples, limits);
+  const stalls = classifyStalls(samples);
+  for (const st of stalls)
+    summary.reasons.push(`${st.kind} stall ${st.from}–${st.to} s: ${st.why}`);
+  if (stalls.length > 0 && summary.verdict === 'stable') summary.verdict = 'unstable';
   if (duration < 300)
     summary.reasons.push(
       'shorter than 5 min: the slope extrapolates a short window (indicative only)',
@@ -161,6 +173,7 @@ async function main(): Promise<number> {
     intervalMs: cfg.sampleSec * 1000,
     limits,
     summary,
+    stalls,
     samples: runtime.samples,
   };
   await writeFile(path.join(runDir, 'soak.json'), JSON.stringify(soak, null, 2) + '\n');

@@ -274,12 +274,16 @@ async function main(): Promise<void> {
         return { t: s, count: l.length, p99Ms: r1(pct(l, 0.99)) };
       });
     const lastBad = perSec.filter((s) => (s.p99Ms ?? Infinity) > slo).pop();
+    const lastT = perSec[perSec.length - 1]?.t ?? -1;
+    // null: no tick after the drop at all, or p99 never back within the SLO in the time watched
     const recovered =
-      lastBad === undefined
-        ? 0
-        : lastBad.t + 1 <= (perSec[perSec.length - 1]?.t ?? -1)
-          ? (lastBad.t + 1) * 1000
-          : null;
+      sub.length === 0 || perSec.length === 0
+        ? null
+        : lastBad === undefined
+          ? 0
+          : lastBad.t + 1 <= lastT
+            ? (lastBad.t + 1) * 1000
+            : null;
     out.storm = {
       clients,
       subscribedBefore: ready,

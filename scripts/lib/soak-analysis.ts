@@ -248,3 +248,40 @@ export function soakBlocks(
   );
   return blocks;
 }
+
+export interface Stall {
+  /** seconds since the sampler started */
+  from: number;
+  to: number;
+  kind: 'network' | 'server';
+  why: string;
+}
+
+/**
+ * Intervals in which the clients received nothing, and whose fault it was: the server answering
+ * /metrics with a free event loop (lag p99 < 1 s) means the bytes stopped between server and
+ * client — a network cut, not a slow server (whether it still writes or its socket buffers are
+ * already full); a server that does not answer or whose loop is stalled is the server's fault.
+ */
+export function classifyStalls(samples: readonly SoakSample[]): Stall[] {
+  const out: Stall[] = [];
+  for (const s of samples) {
+    if (s.receivedPerSec === null || s.receivedPerSec > 0) continue;
+    const producing = (s.sentPerSec ?? 0) + (s.droppedPerSec ?? 0) > 0;
+    const lagged = (s.loopLagP99Ms ?? 0) >= 1000;
+    const kind: Stall['kind'] = s.serverUp && !lagged ? 'network' : 'server';
+    const why =
+      kind === 'network'
+        ? `client received 0/s while the server answered with a free event loop (lag p99 ${fixed(s.loopLagP99Ms)} ms), ` +
+          (producing
+            ? `sending ${fixed(s.sentPerSec, 0)}/s, dropping ${fixed(s.droppedPerSec, 0)}/s`
+            : 'its sockets full (nothing more written)')
+        : !s.serverUp
+          ? 'the server did not answer /metrics'
+          : `server event loop stalled (lag p99 ${fixed(s.loopLagP99Ms)} ms)`;
+    const last = out[out.length - 1];
+    if (last !== undefined && last.kind === kind && s.t - last.to < 60) last.to = s.t;
+    else out.push({ from: s.t, to: s.t, kind, why });
+  }
+  return out;
+}
