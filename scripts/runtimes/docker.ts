@@ -14,6 +14,7 @@ import { errorText, round } from '../lib/format.js';
 import { runToEnd, start } from '../lib/proc.js';
 import type { DockerBlock, Placement, Resources, RunPlan } from '../lib/result.js';
 import { MachineSampler, NO_USAGE, ProcSampler, type Usage } from '../lib/sampler.js';
+import { resultsDir } from '../lib/results.js';
 import { repoRoot } from '../lib/versions.js';
 import type { ClientHandle, RunContext, Runtime, ServerHandle, Window } from './runtime.js';
 
@@ -167,7 +168,10 @@ export class DockerRuntime implements Runtime {
     const uid = hostUid === 0 ? 1000 : hostUid;
     const gid = hostUid === 0 ? 1000 : hostGid;
     if (hostUid === 0) chownSync(ctx.runDir, uid, gid);
-    const runName = path.basename(ctx.runDir);
+    // RESULTS_DIR is mounted at /results: the run folder may be nested (make compare's runs/)
+    const runName = path.relative(resultsDir(), ctx.runDir);
+    if (runName.startsWith('..') || path.isAbsolute(runName))
+      throw new Error(`run folder ${ctx.runDir} is not under RESULTS_DIR ${resultsDir()}`);
     this.runId = ctx.runId;
     const tty = process.stdin.isTTY && process.stderr.isTTY;
     // Prometheus scrapes the client here (docker/prometheus.yml, targets from scripts/stack.sh)
