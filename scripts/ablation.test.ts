@@ -45,7 +45,7 @@ test('with a switch table: baseline, each alone, leave-one-out, all, the other l
     ],
   );
   const byName = new Map(configs.map((c) => [c.name, c]));
-  assert.deepEqual(byName.get('baseline')?.serverArgs, ['--opt', '']);
+  assert.deepEqual(byName.get('baseline')?.serverArgs, ['--opt', 'none']);
   assert.deepEqual(byName.get('all-pacer')?.serverArgs, ['--opt', 'serialize-once,frame-once']);
   assert.deepEqual(byName.get('uws')?.serverArgs, ['--opt', 'pubsub']);
   assert.equal(byName.get('uws')?.mode, 'uws');
@@ -175,7 +175,17 @@ test('a tiny real ablation (presets, 2 repeats, 1 s runs): table, alternating ru
   t.after(tmp.remove);
   const res = await run(
     'node',
-    ['dist/scripts/ablation.js', '--duration', '1', '--warmup', '0', '--repeats', '2'],
+    [
+      'dist/scripts/ablation.js',
+      '--plan',
+      'presets',
+      '--duration',
+      '1',
+      '--warmup',
+      '0',
+      '--repeats',
+      '2',
+    ],
     { RESULTS_DIR: tmp.dir, MODE: 'ws' },
     180_000,
   );
@@ -225,7 +235,7 @@ test('SCENARIO=capacity: one capacity search per configuration, its best rate in
   const res = await run(
     'node',
     // prettier-ignore
-    ['dist/scripts/ablation.js', '--scenario', 'capacity', '--capacity-budget', '6', '--duration', '1',
+    ['dist/scripts/ablation.js', '--plan', 'presets', '--scenario', 'capacity', '--capacity-budget', '6', '--duration', '1',
       '--warmup', '0', '--repeats', '1', '--clients', '2', '--slo-p99-ms', '1000'],
     { RESULTS_DIR: tmp.dir, MODE: 'ws' },
     240_000,

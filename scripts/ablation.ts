@@ -53,6 +53,14 @@ export const ABLATION_FLAGS = defineFlags({
     default: 'firehose',
     parse: parse.oneOf(ABLATION_SCENARIOS),
   },
+  plan: {
+    long: 'plan',
+    env: ['ABLATION_PLAN'],
+    arg: 'PLAN',
+    help: 'switches (baseline, each alone, leave-one-out, all, the other library) or presets (ws-naive, ws, uws)',
+    default: 'switches',
+    parse: parse.oneOf(['switches', 'presets']),
+  },
   repeats: {
     long: 'repeats',
     env: ['REPEATS'],
@@ -106,7 +114,7 @@ async function main(): Promise<number> {
     return EXIT.failed;
   }
   const table = await loadSwitchTable();
-  const configs = ablationConfigs(cfg.mode, table);
+  const configs = ablationConfigs(cfg.mode, cfg.plan === 'presets' ? null : table);
   const order = ablationOrder(configs, cfg.repeats);
   const clients = cfg.scenario === 'firehose' ? 1 : cfg.clients;
   const root = resultsDir();

@@ -52,3 +52,10 @@ export function reportedOpts(mode: ModeName, set: readonly WsOpt[]): readonly st
 export function optsLabel(set: readonly string[]): string {
   return set.length === 0 ? 'none' : set.join('+');
 }
+
+/**
+ * The switch table make ablation reads (scripts/lib/ablation-plan.ts): engine mode -> its switches
+ * in canonical order, and the flag that takes them (a comma list, or none for the empty set).
+ */
+export const OPTIMISATIONS: Partial<Record<ModeName, readonly WsOpt[]>> = { ws: WS_OPTS };
+export const OPT_FLAG = '--opt';

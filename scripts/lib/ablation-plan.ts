@@ -70,7 +70,10 @@ function libraryOf(mode: ModeName): ModeName | null {
 export function ablationConfigs(mode: ModeName, table: SwitchTable | null): AblationConfig[] {
   const opts = table?.engines[mode];
   if (table === null || opts === undefined || opts.length === 0) return presetConfigs();
-  const arg = (on: readonly string[]): string[] => [table.flag, on.length > 0 ? on.join(',') : ''];
+  const arg = (on: readonly string[]): string[] => [
+    table.flag,
+    on.length > 0 ? on.join(',') : 'none',
+  ];
   const configs: AblationConfig[] = [
     { name: 'baseline', kind: 'baseline', opt: null, mode, serverArgs: arg([]), opts: [] },
   ];
