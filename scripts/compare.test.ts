@@ -16,6 +16,33 @@ import {
 
 import { runOrder, successRows, summarise, type CompareRun } from './lib/summary.js';
 
+/** The last JSON line make compare prints on stdout. */
+interface CompareOut {
+  compare: string;
+  compareDir: string;
+  reportMd: string;
+  reportHtml: string;
+}
+
+/** compare.json (the parts this test reads). */
+interface CompareJson {
+  runs: { scenario: string; mode: string; exitCode: number; dir: string }[];
+  config: { scenarios: { clients: number; rate: number }[] };
+}
+
+/** A run's result.json (the parts this test reads). */
+interface RunResult {
+  bench: { scenario: string };
+  server: { mode: string };
+  throughput: { msgsPerSec: number };
+  placement: {
+    pinned: boolean;
+    reason: string;
+    server: { cores: string | null };
+    client: { cores: string | null };
+  };
+}
+
 test('make compare (ws-naive vs uws, 1 repeat, firehose) prints and writes the success table', async (t) => {
   const tmp = await tempDir('wsbench-compare-');
   t.after(tmp.remove);
@@ -51,19 +78,19 @@ test('make compare (ws-naive vs uws, 1 repeat, firehose) prints and writes the s
       .trim()
       .split('\n')
       .filter((l) => l.startsWith('{'))
-      .pop()!,
-  );
-  const compare = JSON.parse(readFileSync(out.compare, 'utf8'));
+      .pop() ?? '',
+  ) as CompareOut;
+  const compare = JSON.parse(readFileSync(out.compare, 'utf8')) as CompareJson;
   assert.deepEqual(
-    compare.runs.map((r: any) => `${r.scenario}:${r.mode}:${r.exitCode}`),
+    compare.runs.map((r) => `${r.scenario}:${r.mode}:${r.exitCode}`),
     ['firehose:ws-naive:0', 'firehose:uws:0'],
   );
-  assert.equal(compare.config.scenarios[0].clients, 1, 'firehose is one client');
+  assert.equal(compare.config.scenarios[0]?.clients, 1, 'firehose is one client');
   assert.equal(compare.config.scenarios[0].rate, 0, 'firehose is max rate');
   for (const r of compare.runs) {
     const result = JSON.parse(
       readFileSync(path.join(out.compareDir, r.dir, 'result.json'), 'utf8'),
-    );
+    ) as RunResult;
     assert.deepEqual(validateBenchResult(result), [], `${r.dir} validates`);
     assert.equal(result.bench.scenario, 'firehose');
     assert.equal(result.server.mode, r.mode);
@@ -130,7 +157,7 @@ test('compare: bad MODES / SCENARIOS / REPEATS exit 2 with the allowed values', 
   assert.match(twice.stderr, /invalid MODES .*"ws ws".*each at most once/);
 });
 
-test('runOrder alternates the mode order per repeat (A B C, C B A, A B C)', async () => {
+test('runOrder alternates the mode order per repeat (A B C, C B A, A B C)', () => {
   const order = runOrder(['a', 'b', 'c'], ['s'], 3)
     .map((o) => o.mode)
     .join(' ');
@@ -139,7 +166,7 @@ test('runOrder alternates the mode order per repeat (A B C, C B A, A B C)', asyn
   assert.deepEqual(two, ['xa0', 'xb0', 'ya0', 'yb0', 'xb1', 'xa1', 'yb1', 'ya1']);
 });
 
-test('summarise and successRows: medians, min–max, ratios vs ws-naive, met? and client-bound', async () => {
+test('summarise and successRows: medians, min–max, ratios vs ws-naive, met? and client-bound', () => {
   const fig = (msgsPerSec: number, clientBound = false): CompareRun['figures'] => ({
     msgsPerSec,
     clientBound,
@@ -159,7 +186,7 @@ test('summarise and successRows: medians, min–max, ratios vs ws-naive, met? an
   const rows = summarise(runs, ['ws-naive', 'ws', 'uws'], ['firehose']);
   const ws = rows.find((r) => r.mode === 'ws');
   assert.deepEqual(ws?.msgsPerSec, { median: 400e3, min: 350e3, max: 600e3 });
-  assert.equal(ws?.ratio.median, 4);
+  assert.equal(ws.ratio.median, 4);
   const uws = rows.find((r) => r.mode === 'uws');
   assert.equal(uws?.clientBoundRuns, 1);
   const success = successRows(rows);

@@ -4,7 +4,7 @@
 // The running stack is proved end to end by scripts/docker-e2e.sh (make test-docker).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import {
   copyFileSync,
   mkdirSync,
@@ -23,6 +23,35 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../
 const ALL = ['--profile', 'all', '--profile', 'bench', '--profile', 'grafana'];
 const SERVERS = { 'server-ws-naive': 'ws-naive', 'server-ws': 'ws', 'server-uws': 'uws' };
 
+/** One service of `docker-compose config` (the parts these tests read). */
+interface ComposeService {
+  profiles?: string[];
+  environment: Record<string, string>;
+  network_mode?: string;
+  labels: Record<string, string>;
+  build: { network?: string; args: Record<string, string> };
+  healthcheck?: { test?: unknown };
+  ports?: (string | { host_ip?: string | number })[];
+  depends_on: { prometheus: { condition: string } };
+  command: string[];
+  image: string;
+  cpus?: string | number;
+  cpuset?: string | number;
+}
+
+/** `docker-compose config`, parsed. */
+interface ComposeConfig {
+  services: Record<string, ComposeService>;
+  volumes: Record<string, unknown>;
+}
+
+/** A service of the parsed config; missing is a failure. */
+function service(cfg: ComposeConfig, name: string): ComposeService {
+  const s = cfg.services[name];
+  if (s === undefined) throw new Error(`docker-compose config has no service "${name}"`);
+  return s;
+}
+
 interface Run {
   code: number | null;
   stdout: string;
@@ -35,7 +64,8 @@ function run(
   env: Record<string, string | undefined> = {},
   cwd = repoRoot,
 ): Run {
-  const r = spawnSync(cmd, args, {
+  // stdout/stderr are null when the command could not be spawned
+  const r: SpawnSyncReturns<string | null> = spawnSync(cmd, args, {
     cwd,
     env: { ...process.env, ...env },
     encoding: 'utf8',
@@ -67,7 +97,11 @@ function composeConfig(
 }
 
 /** `docker-compose config` of the repository's file, parsed (PyYAML ships with docker-compose). */
-function config(envFile: string, profiles: string[], env: Record<string, string | undefined>): any {
+function config(
+  envFile: string,
+  profiles: string[],
+  env: Record<string, string | undefined>,
+): ComposeConfig {
   const r = composeConfig(envFile, profiles, env);
   assert.equal(r.code, 0, `docker-compose config failed: ${r.stderr}`);
   const json = spawnSync(
@@ -79,13 +113,13 @@ function config(envFile: string, profiles: string[], env: Record<string, string 
     },
   );
   assert.equal(json.status, 0, json.stderr);
-  return JSON.parse(json.stdout);
+  return JSON.parse(json.stdout) as ComposeConfig;
 }
 
 /** Published ports in either syntax: "127.0.0.1:8081:8080/tcp" or { host_ip, published, target }. */
-function hostIps(service: any): string[] {
-  return (service.ports ?? []).map((p: any) =>
-    typeof p === 'string' ? p.split(':')[0] : String(p.host_ip ?? ''),
+function hostIps(svc: ComposeService): string[] {
+  return (svc.ports ?? []).map((p) =>
+    typeof p === 'string' ? (p.split(':')[0] ?? '') : String(p.host_ip ?? ''),
   );
 }
 
@@ -104,7 +138,7 @@ test('compose config: one service per mode behind profiles, client and Grafana o
   ]);
 
   for (const [svc, mode] of Object.entries(SERVERS)) {
-    const s = cfg.services[svc];
+    const s = service(cfg, svc);
     assert.deepEqual(s.profiles, [mode, 'all'], `${svc} profiles`);
     assert.equal(s.environment.MODE, mode, `${svc} MODE`);
     assert.equal(s.network_mode, 'host', `${svc} uses the host network (no bridge on the path)`);
@@ -115,30 +149,33 @@ test('compose config: one service per mode behind profiles, client and Grafana o
     assert.equal(s.build.network, 'host', `${svc} builds with the host network (npm ci)`);
     assert.ok(s.healthcheck?.test, `${svc} has a healthcheck`);
   }
-  assert.deepEqual(cfg.services.client.profiles, ['bench']);
-  assert.deepEqual(cfg.services.grafana.profiles, ['grafana']);
-  assert.equal(cfg.services.prometheus.profiles, undefined, 'prometheus runs in every profile');
-  assert.equal(cfg.services.grafana.depends_on.prometheus.condition, 'service_healthy');
+  assert.deepEqual(service(cfg, 'client').profiles, ['bench']);
+  assert.deepEqual(service(cfg, 'grafana').profiles, ['grafana']);
+  assert.equal(service(cfg, 'prometheus').profiles, undefined, 'prometheus runs in every profile');
+  assert.equal(service(cfg, 'grafana').depends_on.prometheus.condition, 'service_healthy');
 
-  for (const [name, s] of Object.entries<any>(cfg.services)) {
+  for (const [name, s] of Object.entries(cfg.services)) {
     assert.equal(s.network_mode, 'host', `${name} uses the host network`);
     assert.deepEqual(hostIps(s), [], `${name} publishes no port (host network: it listens itself)`);
   }
-  assert.equal(cfg.services.client.environment.METRICS_HOST, '127.0.0.1');
+  assert.equal(service(cfg, 'client').environment.METRICS_HOST, '127.0.0.1');
   assert.ok(
-    cfg.services.prometheus.command.includes('--web.listen-address=127.0.0.1:9090'),
+    service(cfg, 'prometheus').command.includes('--web.listen-address=127.0.0.1:9090'),
     'prometheus listens on 127.0.0.1 only',
   );
-  assert.equal(cfg.services.grafana.environment.GF_SERVER_HTTP_ADDR, '127.0.0.1');
+  assert.equal(service(cfg, 'grafana').environment.GF_SERVER_HTTP_ADDR, '127.0.0.1');
 
   // Pinned images: a version tag, never latest; the Node base is a pinned build argument.
-  for (const img of [cfg.services.prometheus.image, cfg.services.grafana.image]) {
+  for (const img of [service(cfg, 'prometheus').image, service(cfg, 'grafana').image]) {
     assert.match(img, /:v?\d+\.\d+\.\d+$/, `image "${img}" is pinned`);
   }
-  assert.match(cfg.services['server-uws'].build.args.NODE_IMAGE, /^node:24\.\d+\.\d+-trixie-slim$/);
+  assert.match(
+    service(cfg, 'server-uws').build.args.NODE_IMAGE ?? '',
+    /^node:24\.\d+\.\d+-trixie-slim$/,
+  );
   assert.ok(cfg.volumes['grafana-data'] && cfg.volumes['prometheus-data'], 'named volumes');
   assert.equal(
-    cfg.services.grafana.environment.GF_AUTH_ANONYMOUS_ENABLED,
+    service(cfg, 'grafana').environment.GF_AUTH_ANONYMOUS_ENABLED,
     'false',
     'anonymous viewing is opt-in',
   );
@@ -158,17 +195,17 @@ test('compose config: base images, CPU limits and cpusets come from the environm
     GRAFANA_ANONYMOUS: 'true',
   });
   for (const svc of [...Object.keys(SERVERS), 'client']) {
-    assert.equal(cfg.services[svc].build.args.NODE_IMAGE, 'wsbench-local/node:20-bookworm', svc);
+    assert.equal(service(cfg, svc).build.args.NODE_IMAGE, 'wsbench-local/node:20-bookworm', svc);
   }
-  assert.equal(cfg.services.prometheus.image, 'wsbench-local/prometheus:2.42');
+  assert.equal(service(cfg, 'prometheus').image, 'wsbench-local/prometheus:2.42');
   for (const svc of Object.keys(SERVERS)) {
-    assert.equal(Number(cfg.services[svc].cpus), 1.5, `${svc} cpus`);
-    assert.equal(String(cfg.services[svc].cpuset), '0', `${svc} cpuset`);
+    assert.equal(Number(service(cfg, svc).cpus), 1.5, `${svc} cpus`);
+    assert.equal(String(service(cfg, svc).cpuset), '0', `${svc} cpuset`);
   }
-  assert.equal(Number(cfg.services.client.cpus), 1);
-  assert.equal(String(cfg.services.client.cpuset), '1');
-  assert.equal(cfg.services.grafana.environment.GF_AUTH_ANONYMOUS_ENABLED, 'true');
-  assert.equal(cfg.services.grafana.environment.GF_AUTH_ANONYMOUS_ORG_ROLE, 'Viewer');
+  assert.equal(Number(service(cfg, 'client').cpus), 1);
+  assert.equal(String(service(cfg, 'client').cpuset), '1');
+  assert.equal(service(cfg, 'grafana').environment.GF_AUTH_ANONYMOUS_ENABLED, 'true');
+  assert.equal(service(cfg, 'grafana').environment.GF_AUTH_ANONYMOUS_ORG_ROLE, 'Viewer');
 });
 
 test('compose config: Grafana has no default admin password', (t) => {
@@ -185,7 +222,7 @@ test('compose config: Grafana has no default admin password', (t) => {
   const cfg = config(envFile, ['--profile', 'grafana'], {
     GRAFANA_ADMIN_PASSWORD: 's3cret-from-env',
   });
-  assert.equal(cfg.services.grafana.environment.GF_SECURITY_ADMIN_PASSWORD, 's3cret-from-env');
+  assert.equal(service(cfg, 'grafana').environment.GF_SECURITY_ADMIN_PASSWORD, 's3cret-from-env');
 });
 
 test('make up on first use writes .env with a random Grafana password; bad MODE/GRAFANA exit 2', (t) => {

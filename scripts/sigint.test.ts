@@ -2,6 +2,7 @@
 // exit code is 130, and what was measured is kept in result.json (marked aborted) and the reports.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
@@ -12,6 +13,26 @@ import {
   start,
   tempDir,
 } from './test-helpers.js';
+
+/** The last stdout line of make bench (the parts this test reads). */
+interface BenchOut {
+  result: string;
+  runDir: string;
+}
+
+/** result.json of an aborted run (the parts this test reads). */
+interface AbortedResult {
+  aborted: { reason: string };
+  placement: { server: { pid: number }; client: { pid: number } };
+  delivery: { received: number };
+  throughput: { msgsPerSec: number };
+  resources: { windowSec: number; server: { samples: unknown[] } };
+}
+
+function pidOf(child: ChildProcess): number {
+  if (child.pid === undefined) throw new Error('bench has no pid (it did not start)');
+  return child.pid;
+}
 
 test('SIGINT during the measured window stops server and client and keeps a partial result', async (t) => {
   const tmp = await tempDir('wsbench-sigint-');
@@ -26,20 +47,20 @@ test('SIGINT during the measured window stops server and client and keeps a part
     RESULTS_DIR: tmp.dir,
   });
   t.after(() => {
-    if (bench.child.exitCode === null) killTree(bench.child.pid!);
+    if (bench.child.exitCode === null) killTree(pidOf(bench.child));
   });
   await bench.waitForStderr(/measure: /, 60_000);
   // let it measure for a moment, then Ctrl-C
   await new Promise((r) => setTimeout(r, 1500));
-  const running = childrenOf(bench.child.pid!);
+  const running = childrenOf(pidOf(bench.child));
   assert.ok(running.length >= 2, `server and client are running (children: ${running.join(', ')})`);
   bench.child.kill('SIGINT');
   const done = await bench.done;
   assert.equal(done.code, 130, done.stderr);
   assert.match(done.stderr, /SIGINT: stopping every process/);
 
-  const out = JSON.parse(done.stdout.trim().split('\n').pop()!);
-  const result = JSON.parse(readFileSync(out.result, 'utf8'));
+  const out = JSON.parse(done.stdout.trim().split('\n').pop() ?? '') as BenchOut;
+  const result = JSON.parse(readFileSync(out.result, 'utf8')) as AbortedResult;
   assert.match(result.aborted.reason, /SIGINT/);
   for (const pid of [result.placement.server.pid, result.placement.client.pid, ...running]) {
     assert.equal(isAlive(pid), false, `pid ${pid} was stopped`);
