@@ -115,11 +115,21 @@ const silent = new Writable({
   },
 });
 
+/**
+ * The pass rule of the capacity definition: nothing lost, p99 within the SLO, the client not
+ * saturated. A server at 100 % CPU that still meets all three passes: that is its capacity (the
+ * verdict's limit still names server-cpu, so the table says what the edge is).
+ */
+export function stepPasses(v: BenchResult['verdict'], exitCode: number): boolean {
+  const lost = v.lost.gaps + v.lost.missing + v.lost.dropped + v.lost.skipped > 0;
+  return exitCode === 0 && v.limit !== 'aborted' && !v.late && !lost && !v.clientBound;
+}
+
 function stepOf(n: number, r: BenchResult, dir: string, exitCode: number, plan: RunPlan): Step {
   const v = r.verdict;
   const d = r.delivery;
   const msgs = r.throughput?.msgsPerSec ?? null;
-  const pass = v.limit === 'none' && exitCode === 0;
+  const pass = stepPasses(v, exitCode);
   return {
     n,
     rate: plan.rate,
