@@ -28,7 +28,7 @@ import { displayPath, makeUniqueDir, pointLink, resultsDir, stampId } from './li
 import { runBench, type RunOutcome } from './lib/run.js';
 import { abortOnSignals } from './lib/signals.js';
 import { versions } from './lib/versions.js';
-import { assertBuilt, NativeRuntime } from './runtimes/native.js';
+import { unbuiltExit, NativeRuntime } from './runtimes/native.js';
 import { readFile } from 'node:fs/promises';
 
 const NAME = 'wsbench-ablation';
@@ -107,12 +107,8 @@ const HELP = {
 async function main(): Promise<number> {
   const cfg = readConfig(NAME, ABLATION_FLAGS, HELP);
   if (cfg === null) return EXIT.ok;
-  try {
-    assertBuilt();
-  } catch (err) {
-    console.error(`${NAME}: ${errorText(err)}`);
-    return EXIT.failed;
-  }
+  const unbuilt = unbuiltExit(NAME);
+  if (unbuilt !== null) return unbuilt;
   const table = await loadSwitchTable();
   const configs = ablationConfigs(cfg.mode, cfg.plan === 'presets' ? null : table);
   const order = ablationOrder(configs, cfg.repeats);

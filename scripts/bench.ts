@@ -7,26 +7,21 @@ import { runMain } from '../protocol/cli.js';
 import { EXIT } from '../protocol/codes.js';
 import { capacityCli } from './lib/capacity-cli.js';
 import { BENCH_FLAGS, BENCH_HELP, planOf, readConfig } from './lib/config.js';
-import { errorText } from './lib/format.js';
 import { runSummary } from './lib/print.js';
 import { Progress } from './lib/progress.js';
 import { writeRunReports } from './lib/report.js';
 import { displayPath, makeUniqueDir, pointLink, resultsDir, stampId } from './lib/results.js';
 import { runBench } from './lib/run.js';
 import { abortOnSignals } from './lib/signals.js';
-import { assertBuilt, NativeRuntime } from './runtimes/native.js';
+import { unbuiltExit, NativeRuntime } from './runtimes/native.js';
 
 const NAME = 'wsbench-bench';
 
 async function main(): Promise<number> {
   const cfg = readConfig(NAME, BENCH_FLAGS, BENCH_HELP);
   if (cfg === null) return EXIT.ok;
-  try {
-    assertBuilt();
-  } catch (err) {
-    console.error(`${NAME}: ${errorText(err)}`);
-    return EXIT.failed;
-  }
+  const unbuilt = unbuiltExit(NAME);
+  if (unbuilt !== null) return unbuilt;
   // Without RATE, make bench answers the capacity question (RATE=N: one run, RATE=max: overload).
   if (cfg.rate === null) return capacityCli(NAME, cfg);
   const rate = cfg.rate;

@@ -6,20 +6,15 @@ import { runMain } from '../protocol/cli.js';
 import { EXIT } from '../protocol/codes.js';
 import { capacityCli } from './lib/capacity-cli.js';
 import { BENCH_FLAGS, CAPACITY_HELP, readConfig } from './lib/config.js';
-import { errorText } from './lib/format.js';
-import { assertBuilt } from './runtimes/native.js';
+import { unbuiltExit } from './runtimes/native.js';
 
 const NAME = 'wsbench-capacity';
 
 async function main(): Promise<number> {
   const cfg = readConfig(NAME, BENCH_FLAGS, CAPACITY_HELP);
   if (cfg === null) return EXIT.ok;
-  try {
-    assertBuilt();
-  } catch (err) {
-    console.error(`${NAME}: ${errorText(err)}`);
-    return EXIT.failed;
-  }
+  const unbuilt = unbuiltExit(NAME);
+  if (unbuilt !== null) return unbuilt;
   const extra = (process.env.SERVER_ARGS ?? '').split(/\s+/).filter((a) => a !== '');
   return capacityCli(NAME, cfg, extra);
 }

@@ -20,7 +20,7 @@ import { abortOnSignals } from './lib/signals.js';
 import { runFigures, runOrder } from './lib/summary.js';
 import { versions } from './lib/versions.js';
 import { DockerRuntime, stack } from './runtimes/docker.js';
-import { assertBuilt, NativeRuntime } from './runtimes/native.js';
+import { unbuiltExit, NativeRuntime } from './runtimes/native.js';
 import type { Runtime } from './runtimes/runtime.js';
 import type { RuntimeName, StoredResult } from './lib/result.js';
 
@@ -31,12 +31,8 @@ async function main(): Promise<number> {
   const values = readConfig(NAME, COMPARE_FLAGS, COMPARE_HELP);
   if (values === null) return EXIT.ok;
   const cfg = withPlans(values);
-  try {
-    assertBuilt();
-  } catch (err) {
-    console.error(`${NAME}: ${errorText(err)}`);
-    return EXIT.failed;
-  }
+  const unbuilt = unbuiltExit(NAME);
+  if (unbuilt !== null) return unbuilt;
   const runtimes = cfg.runtimes;
   const several = runtimes.length > 1;
   /** The scenario as the report groups it: per runtime when there are several. */

@@ -30,7 +30,7 @@ import {
 import { abortOnSignals } from './lib/signals.js';
 import { runFigures } from './lib/summary.js';
 import { versions } from './lib/versions.js';
-import { assertBuilt, NativeRuntime } from './runtimes/native.js';
+import { unbuiltExit, NativeRuntime } from './runtimes/native.js';
 
 const NAME = 'wsbench-scenario';
 
@@ -171,12 +171,8 @@ export interface ScenarioIndex {
 async function main(): Promise<number> {
   const cfg: Settings | null = readConfig(NAME, SCENARIO_FLAGS, HELP);
   if (cfg === null) return EXIT.ok;
-  try {
-    assertBuilt();
-  } catch (err) {
-    console.error(`${NAME}: ${errorText(err)}`);
-    return EXIT.failed;
-  }
+  const unbuilt = unbuiltExit(NAME);
+  if (unbuilt !== null) return unbuilt;
   const root = resultsDir();
   const { id, dir } = await makeUniqueDir(root, stampId(`scenario-${cfg.scenario}`));
   const command =

@@ -9,7 +9,7 @@ import { defineFlags, parse, runMain, type Values } from '../protocol/cli.js';
 import { EXIT } from '../protocol/codes.js';
 import { MODE_NAMES, type ModeName } from '../protocol/modes.js';
 import { planOf, readConfig, RUN_FLAGS } from './lib/config.js';
-import { errorText, fixed } from './lib/format.js';
+import { fixed } from './lib/format.js';
 import type { ReportModel } from './lib/model.js';
 import { Progress } from './lib/progress.js';
 import { renderHtml } from './lib/render-html.js';
@@ -27,7 +27,7 @@ import {
   type Stall,
 } from './lib/soak-analysis.js';
 import { SoakRuntime } from './lib/soak-runtime.js';
-import { assertBuilt, NativeRuntime } from './runtimes/native.js';
+import { unbuiltExit, NativeRuntime } from './runtimes/native.js';
 
 const NAME = 'wsbench-soak';
 
@@ -116,12 +116,8 @@ export interface SoakFile {
 async function main(): Promise<number> {
   const cfg: SoakSettings | null = readConfig(NAME, SOAK_FLAGS, HELP);
   if (cfg === null) return EXIT.ok;
-  try {
-    assertBuilt();
-  } catch (err) {
-    console.error(`${NAME}: ${errorText(err)}`);
-    return EXIT.failed;
-  }
+  const unbuilt = unbuiltExit(NAME);
+  if (unbuilt !== null) return unbuilt;
   const duration = Math.round(cfg.minutes * 60);
   const root = resultsDir();
   const { id: runId, dir: runDir } = await makeUniqueDir(root, stampId(`soak-${cfg.mode}`));

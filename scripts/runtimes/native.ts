@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { EXIT } from '../../protocol/codes.js';
 import { allowedCpus, hasTaskset, pinPid, startNode, type Proc } from '../lib/proc.js';
 import type { Placement, Resources, RunPlan } from '../lib/result.js';
 import { MachineSampler, ProcSampler } from '../lib/sampler.js';
@@ -24,14 +25,28 @@ export interface PlacementSettings {
 }
 
 /** server or client-bench has not been compiled into dist/ yet (exit 1, not bad input). */
-export function assertBuilt(): void {
+/** What is not compiled (server, client-bench), or null when both are built. */
+function missingBuild(): string | null {
   for (const [file, what] of [
     [SERVER_MAIN, 'server'],
     [CLIENT_MAIN, 'client-bench'],
   ] as const) {
-    if (!existsSync(file))
-      throw new Error(`${what} is not built: ${file} is missing (run make build)`);
+    if (!existsSync(file)) return `${what} is not built: ${file} is missing (run make build)`;
   }
+  return null;
+}
+
+export function assertBuilt(): void {
+  const missing = missingBuild();
+  if (missing !== null) throw new Error(missing);
+}
+
+/** Every entry point's start-up check: prints what is missing and returns EXIT.failed, or null. */
+export function unbuiltExit(program: string): number | null {
+  const missing = missingBuild();
+  if (missing === null) return null;
+  console.error(`${program}: ${missing}`);
+  return EXIT.failed;
 }
 
 /**
