@@ -11,6 +11,7 @@ import { runMain } from '../protocol/cli.js';
 import { EXIT } from '../protocol/codes.js';
 import { COMPARE_FLAGS, COMPARE_HELP, planOf, readConfig, withPlans } from './lib/config.js';
 import { runCapacity } from './lib/capacity.js';
+import { searchSettings } from './lib/capacity-cli.js';
 import { errorText, seconds } from './lib/format.js';
 import { Progress } from './lib/progress.js';
 import { writeCompareReports, writeRunReports, type CompareIndex } from './lib/report.js';
@@ -118,16 +119,7 @@ async function main(): Promise<number> {
         vary: 'rate',
         clients: plan.clients,
         rate: cfg.startRate,
-        base: {
-          duration: cfg.stepS,
-          warmup: cfg.stepWarmupS,
-          symbols: cfg.symbols,
-          httpLoad: false,
-          httpConnections: cfg.httpConnections,
-        },
-        sloP99Ms: cfg.sloP99Ms,
-        budgetS: cfg.budgetS,
-        precision: cfg.precision,
+        ...searchSettings(cfg),
         dir: runDir,
         capacityId: `${compareId}-${runId}`,
         runtime: () =>

@@ -5,7 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { EXIT, type ExitCode } from '../../protocol/codes.js';
 import { NativeRuntime } from '../runtimes/native.js';
-import { runCapacity, type CapacityResult } from './capacity.js';
+import { runCapacity, type CapacityOptions, type CapacityResult } from './capacity.js';
 import type { BenchConfig } from './config.js';
 import { fixed, si, us } from './format.js';
 import { writeRunReports } from './report.js';
@@ -30,6 +30,30 @@ export function capacitySummary(c: CapacityResult): string {
   }
   lines.push(`  stopped: ${c.stoppedBy} after ${c.elapsedS} s (budget ${c.budgetS} s)`);
   return lines.join('\n');
+}
+
+/** The search settings every capacity search takes from the bench/compare flags (one mapping). */
+export function searchSettings(cfg: {
+  stepS: number;
+  stepWarmupS: number;
+  symbols: number;
+  httpConnections: number;
+  sloP99Ms: number;
+  budgetS: number;
+  precision: number;
+}): Pick<CapacityOptions, 'base' | 'sloP99Ms' | 'budgetS' | 'precision'> {
+  return {
+    base: {
+      duration: cfg.stepS,
+      warmup: cfg.stepWarmupS,
+      symbols: cfg.symbols,
+      httpLoad: false,
+      httpConnections: cfg.httpConnections,
+    },
+    sloP99Ms: cfg.sloP99Ms,
+    budgetS: cfg.budgetS,
+    precision: cfg.precision,
+  };
 }
 
 export async function capacityCli(
@@ -57,16 +81,7 @@ export async function capacityCli(
     vary: cfg.vary,
     clients: cfg.vary === 'rate' ? cfg.clients : cfg.startClients,
     rate,
-    base: {
-      duration: cfg.stepS,
-      warmup: cfg.stepWarmupS,
-      symbols: cfg.symbols,
-      httpLoad: false,
-      httpConnections: cfg.httpConnections,
-    },
-    sloP99Ms: cfg.sloP99Ms,
-    budgetS: cfg.budgetS,
-    precision: cfg.precision,
+    ...searchSettings(cfg),
     dir,
     capacityId: id,
     runtime: () => new NativeRuntime(cfg, controller.signal, serverExtraArgs),
