@@ -83,14 +83,14 @@ bench: build ## Capacity of MODE (RATE=N: one run at N, RATE=max: overload); doc
 	@$(MAKE) --no-print-directory -o build -o install bench-$(RUNTIME)
 
 bench-native: build ## Run one benchmark with native processes, results/<run-id>/
-	$(if $(filter $(CROWD_SCENARIOS),$(SCENARIO)),MODES='$(MODE)' REPEATS=1 node dist/scripts/scenario.js,node dist/scripts/bench.js)
+	$(if $(filter $(HOSTILE_SCENARIOS),$(SCENARIO)),MODES='$(MODE)' REPEATS=1 node dist/scripts/scenario.js,node dist/scripts/bench.js)
 
 capacity: build ## Capacity search for MODE: highest rate (VARY=clients: most clients) within SLO_P99_MS
 	node dist/scripts/capacity.js
 
 compare: build ## Compare MODES over SCENARIOS and REPEATS (alternating order), report
-	$(if $(filter-out $(CROWD_SCENARIOS),$(SCENARIOS)),SCENARIOS='$(filter-out $(CROWD_SCENARIOS),$(SCENARIOS))' node dist/scripts/compare.js)
-	$(foreach s,$(filter $(CROWD_SCENARIOS),$(SCENARIOS)),SCENARIO=$(s) node dist/scripts/scenario.js &&) true
+	$(if $(filter-out $(HOSTILE_SCENARIOS),$(SCENARIOS)),SCENARIOS='$(filter-out $(HOSTILE_SCENARIOS),$(SCENARIOS))' node dist/scripts/compare.js)
+	$(foreach s,$(filter $(HOSTILE_SCENARIOS),$(SCENARIOS)),SCENARIO=$(s) node dist/scripts/scenario.js &&) true
 
 report: build ## Rebuild report.md/report.html for every run in results/
 	node dist/scripts/report.js

@@ -21,5 +21,5 @@ soak: build ## A long steady run (SOAK_MINUTES=30, SOAK_RATE=200): memory slope 
 
 # Hostile-client scenarios (scripts/scenario.ts): make bench SCENARIO=<one of these> runs it for
 # MODE; make compare runs those named in SCENARIOS for MODES (the others go to compare.ts).
-CROWD_SCENARIOS := slow-consumers reconnect-storm churn
+HOSTILE_SCENARIOS := slow-consumers reconnect-storm churn
 SCENARIO ?=

@@ -1,13 +1,15 @@
 // make bench SCENARIO=slow-consumers|reconnect-storm|churn (and make compare with these names in
 // SCENARIOS): the hostile-client scenarios of docs/scenarios.md, per mode in MODES (alternating
-// order over REPEATS). Each run is a full native run with a crowd beside client-bench
-// (lib/scenario-crowd.ts); slow-consumers also runs the same healthy clients without the crowd,
-// so their delivery and p99 can be compared. scenario.json, report.md and report.html hold the
-// per-mode table; every run keeps its own result.json and reports under runs/.
+// order over REPEATS). Each run is a full native run whose one client-bench does the scenario with
+// its own flags (scenarios/hostile.ts: --slow-share, --reconnect-at, --churn-rate), so result.json
+// carries its slowConsumers, reconnect and churn blocks; slow-consumers also runs the same healthy
+// clients without the slow ones, so their delivery and p99 can be compared. scenario.json,
+// report.md and report.html hold the per-mode table; every run keeps its result.json under runs/.
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { Churn, Reconnect, SlowConsumers } from '../client-bench/result.js';
 import { machineInfo } from '../client-bench/result.js';
-import { defineFlags, parse, runMain, type Values } from '../protocol/cli.js';
+import { defineFlags, parse, runMain, UsageError, type Values } from '../protocol/cli.js';
 import { EXIT } from '../protocol/codes.js';
 import { MODE_NAMES, type ModeName } from '../protocol/modes.js';
 import { planOf, readConfig, RUN_FLAGS } from './lib/config.js';
@@ -20,17 +22,12 @@ import { writeRunReports } from './lib/report.js';
 import type { BenchResult } from './lib/result.js';
 import { displayPath, makeUniqueDir, pointLink, resultsDir, stampId } from './lib/results.js';
 import { runBench } from './lib/run.js';
-import {
-  CROWD_SCENARIOS,
-  crowdPlan,
-  CrowdRuntime,
-  type CrowdScenario,
-  type ServerCounters,
-} from './lib/scenario-crowd.js';
+import { ScenarioRuntime, type ServerCounters } from './lib/scenario-runtime.js';
 import { abortOnSignals } from './lib/signals.js';
 import { runFigures } from './lib/summary.js';
 import { versions } from './lib/versions.js';
 import { unbuiltExit, NativeRuntime } from './runtimes/native.js';
+import { HOSTILE_SCENARIOS, hostilePlan, type HostileScenario } from './scenarios/hostile.js';
 
 const NAME = 'wsbench-scenario';
 
@@ -41,7 +38,7 @@ export const SCENARIO_FLAGS = defineFlags({
     arg: 'NAME',
     help: 'the hostile-client scenario',
     default: 'slow-consumers',
-    parse: parse.oneOf(CROWD_SCENARIOS),
+    parse: parse.oneOf(HOSTILE_SCENARIOS),
   },
   modes: {
     long: 'modes',
@@ -83,7 +80,7 @@ export const SCENARIO_FLAGS = defineFlags({
     long: 'slow-read-bps',
     env: ['SLOW_READ_BPS'],
     arg: 'B',
-    help: 'slow-consumers: bytes/s each slow client reads',
+    help: 'slow-consumers: bytes/s each slow client reads (client-bench --slow-read-rate)',
     default: 2000,
     parse: parse.int(1, 1e9),
   },
@@ -99,17 +96,9 @@ export const SCENARIO_FLAGS = defineFlags({
     long: 'churn-rate',
     env: ['CHURN_RATE'],
     arg: 'N',
-    help: 'churn: connections opened (and closed) per second',
+    help: 'churn: connections closed and reopened per second, round-robin over CLIENTS',
     default: 20,
     parse: parse.number(0.1, 10_000),
-  },
-  churnLifetimeSec: {
-    long: 'churn-lifetime',
-    env: ['CHURN_LIFETIME'],
-    arg: 'S',
-    help: 'churn: seconds a churning connection stays',
-    default: 2,
-    parse: parse.number(0.1, 3600),
   },
   sloP99Ms: {
     long: 'slo-p99-ms',
@@ -131,7 +120,7 @@ type Settings = Values<typeof SCENARIO_FLAGS>;
 const HELP = {
   usage:
     'make bench SCENARIO=slow-consumers|reconnect-storm|churn [MODE=...]  |  node dist/scripts/scenario.js [options]',
-  about: ['Hostile-client scenarios beside client-bench. docs/scenarios.md.'],
+  about: ['Hostile-client scenarios, done by client-bench itself. docs/scenarios.md.'],
 };
 
 export interface ScenarioRun {
@@ -141,6 +130,9 @@ export interface ScenarioRun {
   dir: string;
   exitCode: number;
   description: string;
+  /** client-bench's scenario flags in this run */
+  clientArgs: string[];
+  /** the top-level figures of result.json: the healthy connections' (all of them but the slow) */
   healthy: {
     clients: number;
     msgsPerSec: number | null;
@@ -151,13 +143,19 @@ export interface ScenarioRun {
     clientBound: boolean;
     aborted: string | null;
   };
-  crowd: Record<string, unknown> | null;
+  /** result.json's scenario blocks (null when the run had none or wrote no result) */
+  slowConsumers: SlowConsumers | null;
+  reconnect: Reconnect | null;
+  churn: (Churn & { windowSec: number; closedPerSec: number; reopenedPerSec: number }) | null;
+  /** the server's counters over the whole run, read just before it stopped */
   server: ServerCounters | null;
+  /** the server's drops over the measured window (result.json serverWindow) */
+  serverWindow: { droppedBackpressure: number; droppedClosed: number } | null;
 }
 
 export interface ScenarioIndex {
   kind: 'scenario';
-  scenario: CrowdScenario;
+  scenario: HostileScenario;
   id: string;
   startedAt: string;
   endedAt: string | null;
@@ -171,6 +169,10 @@ export interface ScenarioIndex {
 async function main(): Promise<number> {
   const cfg: Settings | null = readConfig(NAME, SCENARIO_FLAGS, HELP);
   if (cfg === null) return EXIT.ok;
+  if (cfg.scenario === 'slow-consumers' && cfg.clients < 2)
+    throw new UsageError(
+      `${NAME}: slow-consumers needs CLIENTS of at least 2 (one slow, one healthy), got ${cfg.clients}`,
+    );
   const unbuilt = unbuiltExit(NAME);
   if (unbuilt !== null) return unbuilt;
   const root = resultsDir();
@@ -184,9 +186,7 @@ async function main(): Promise<number> {
     (cfg.scenario === 'reconnect-storm'
       ? ` STORM_CLIENTS=${cfg.stormClients} SLO_P99_MS=${cfg.sloP99Ms}`
       : '') +
-    (cfg.scenario === 'churn'
-      ? ` CHURN_RATE=${cfg.churnRate} CHURN_LIFETIME=${cfg.churnLifetimeSec}`
-      : '') +
+    (cfg.scenario === 'churn' ? ` CHURN_RATE=${cfg.churnRate}` : '') +
     ' node dist/scripts/scenario.js';
   const index: ScenarioIndex = {
     kind: 'scenario',
@@ -216,20 +216,20 @@ async function main(): Promise<number> {
   let failures = 0;
   for (const [i, o] of order.entries()) {
     if (controller.signal.aborted) break;
-    const cp = crowdPlan(cfg.scenario, cfg, o.variant === 'reference');
+    const hp = hostilePlan(cfg.scenario, cfg, o.variant === 'reference');
     const runName = `${String(i + 1).padStart(2, '0')}-${o.mode}-${o.variant}-r${o.repeat + 1}`;
     const { id: runId, dir: runDir } = await makeUniqueDir(path.join(dir, 'runs'), runName);
     const progress = new Progress(`scenario ${i + 1}/${order.length} ${o.mode} ${o.variant}`, null);
-    const runtime = new CrowdRuntime(
-      new NativeRuntime(cfg, controller.signal, cp.serverArgs),
-      cp.crowdArgs,
+    const runtime = new ScenarioRuntime(
+      new NativeRuntime(cfg, controller.signal, hp.serverArgs),
+      hp.clientArgs,
     );
     let result: BenchResult | null = null;
     let exitCode: number = EXIT.failed;
     try {
       const outcome = await runBench(
         runtime,
-        planOf({ ...cfg, mode: o.mode, rate: cfg.rate }, { clients: cp.benchClients }),
+        planOf({ ...cfg, mode: o.mode, rate: cfg.rate }, { clients: hp.clients }),
         {
           runDir,
           runId: `${id}-${runId}`,
@@ -255,9 +255,10 @@ async function main(): Promise<number> {
       variant: o.variant,
       dir: path.relative(dir, runDir),
       exitCode,
-      description: cp.description,
+      description: hp.description,
+      clientArgs: hp.clientArgs,
       healthy: {
-        clients: cp.benchClients,
+        clients: hp.healthyClients,
         msgsPerSec: f?.msgsPerSec ?? null,
         deliveredRatio: f?.deliveredRatio ?? null,
         gaps: f?.gaps ?? 0,
@@ -266,7 +267,7 @@ async function main(): Promise<number> {
         clientBound: f?.clientBound ?? false,
         aborted: f?.aborted?.reason ?? null,
       },
-      crowd: runtime.crowdResult,
+      ...scenarioBlocks(result),
       server: runtime.counters,
     };
     index.runs.push(run);
@@ -297,17 +298,39 @@ function line(r: ScenarioRun): string {
   return `healthy ${si(h.msgsPerSec)} msg/s, delivered ${percent(h.deliveredRatio)}, gaps ${h.gaps}, p99 ${us(h.p99Us)}${h.clientBound ? ' ⚠ client-bound' : ''}${h.aborted !== null ? ` (aborted: ${h.aborted})` : ''}`;
 }
 
-type Obj = Record<string, unknown>;
-const obj = (v: unknown): Obj => (v !== null && typeof v === 'object' ? (v as Obj) : {});
-const num = (v: unknown): string =>
+/** result.json's scenario blocks, churn with its rates over the measured window. */
+function scenarioBlocks(
+  r: BenchResult | null,
+): Pick<ScenarioRun, 'slowConsumers' | 'reconnect' | 'churn' | 'serverWindow'> {
+  const c = r?.churn ?? null;
+  const windowSec = r?.throughput?.windowSec ?? 0;
+  const perSec = (n: number): number => (windowSec > 0 ? Math.round((n / windowSec) * 10) / 10 : 0);
+  const sw = r?.serverWindow ?? null;
+  return {
+    slowConsumers: r?.slowConsumers ?? null,
+    reconnect: r?.reconnect ?? null,
+    churn:
+      c === null
+        ? null
+        : { ...c, windowSec, closedPerSec: perSec(c.closed), reopenedPerSec: perSec(c.reopened) },
+    serverWindow:
+      sw === null
+        ? null
+        : { droppedBackpressure: sw.droppedBackpressure, droppedClosed: sw.droppedClosed },
+  };
+}
+
+const num = (v: number | null | undefined): string =>
   typeof v === 'number' ? (Number.isInteger(v) ? String(v) : fixed(v, 1)) : '–';
+const sec = (v: number | null | undefined): string =>
+  typeof v === 'number' ? `${fixed(v, 2)} s` : 'not all';
 
 export function scenarioModel(index: ScenarioIndex): ReportModel {
   const rows = index.runs;
   const healthyCols = [
     'mode',
     'run',
-    'healthy clients',
+    index.scenario === 'slow-consumers' ? 'healthy clients' : 'clients',
     'msg/s',
     'delivered',
     'gaps',
@@ -331,44 +354,55 @@ export function scenarioModel(index: ScenarioIndex): ReportModel {
   if (index.scenario === 'slow-consumers') {
     extraCols = [
       'slow clients',
-      'closed by server',
+      'slow delivered',
+      'slow p99',
+      'slow closed by server (1008)',
       'server drops (backpressure)',
-      'slow-client closes',
+      'server slow-client closes',
     ];
     extra = (r) => {
-      const s = obj(r.crowd?.slow);
+      const s = r.slowConsumers;
+      if (s === null) return ['–', '–', '–', '–', num(r.server?.droppedBackpressure), '–'];
+      const closed = Object.values(s.closes).reduce((a, n) => a + n, 0);
       return [
-        num(s.clients),
-        num(s.closedByServer),
+        num(s.connections),
+        percent(s.deliveredRatio),
+        us(s.latencyUs.p99),
+        `${num(closed)} (${num(s.closes['1008'] ?? 0)})`,
         num(r.server?.droppedBackpressure),
         num(r.server?.slowClientCloses),
       ];
     };
   } else if (index.scenario === 'reconnect-storm') {
     extraCols = [
-      'storm clients',
-      'all resubscribed (ms)',
-      'first tick p50/p99/max (ms)',
-      'p99 back within SLO (ms)',
+      'dropped / reopened / receiving',
+      'all reconnected',
+      'all receiving again',
+      'p99 back within SLO',
     ];
     extra = (r) => {
-      const s = obj(r.crowd?.storm);
-      const ft = obj(s.firstTickMs);
+      const s = r.reconnect;
+      if (s === null) return ['–', '–', '–', '–'];
       return [
-        `${num(s.resubscribed)}/${num(s.clients)}`,
-        num(s.allResubscribedMs),
-        `${num(ft.p50)} / ${num(ft.p99)} / ${num(ft.max)}`,
-        s.p99BackWithinSloMs === null
-          ? `not within ${num(s.sloP99Ms)} ms`
-          : num(s.p99BackWithinSloMs),
+        `${num(s.dropped)} / ${num(s.reopened)} / ${num(s.receiving)}`,
+        sec(s.allOpenSec),
+        sec(s.allReceivingSec),
+        s.p99RecoveredSec === null
+          ? `not within ${num(s.sloP99Ms)} ms in the window`
+          : `${fixed(s.p99RecoveredSec, 2)} s (SLO ${num(s.sloP99Ms)} ms)`,
       ];
     };
   } else {
-    extraCols = ['churn opened', 'closed cleanly', 'subscribe p50/p99 (ms)'];
+    extraCols = ['closed/s', 'reopened/s', 'closed / reopened', 'failed reopens'];
     extra = (r) => {
-      const s = obj(r.crowd?.churn);
-      const sm = obj(s.subscribeMs);
-      return [num(s.opened), num(s.closedCleanly), `${num(sm.p50)} / ${num(sm.p99)}`];
+      const s = r.churn;
+      if (s === null) return ['–', '–', '–', '–'];
+      return [
+        num(s.closedPerSec),
+        num(s.reopenedPerSec),
+        `${num(s.closed)} / ${num(s.reopened)}`,
+        num(s.failedReopens),
+      ];
     };
   }
   const blocks = [
@@ -398,7 +432,10 @@ export function scenarioModel(index: ScenarioIndex): ReportModel {
       { title: 'Result', blocks },
       {
         title: 'How it was run',
-        blocks: [text(`Command: ${index.command}`), text(rows[0]?.description ?? '')],
+        blocks: [
+          text(`Command: ${index.command}`),
+          ...[...new Set(rows.map((r) => r.description))].map((d) => text(d)),
+        ],
       },
     ],
   };

@@ -35,6 +35,7 @@ const FROM_LIMIT: Record<string, RunVerdict | undefined> = {
   aborted: 'aborted',
   client: 'client-bound',
   'server-cpu': 'server-bound',
+  'server-fanout': 'server-bound',
   'cpu-contention': 'schedule-bound',
   'kernel-network': 'kernel-bound',
 };

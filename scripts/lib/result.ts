@@ -256,6 +256,7 @@ export function buildBenchResult(f: RunFacts): BenchResult {
     delivery: base.delivery,
     clientBound: base.client?.clientBound === true,
     clientWhy: clientWhy(base.client?.workers),
+    clientWorkers: base.client?.workers ?? null,
     serverCpuCores: f.resources.server.cpuCores,
     clientCpuCores: f.resources.client.cpuCores ?? base.client?.cpuCores ?? null,
     machine: f.resources.machine,

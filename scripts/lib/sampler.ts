@@ -115,8 +115,8 @@ interface MachineReading {
   system: number;
   softirq: number;
   idle: number;
-  /** per CPU: [busy seconds, all seconds] */
-  cores: Map<string, [number, number]>;
+  /** per CPU: [busy seconds, all seconds, irq + softirq seconds] */
+  cores: Map<string, [number, number, number]>;
 }
 
 function readMachine(): MachineReading | null {
@@ -126,14 +126,14 @@ function readMachine(): MachineReading | null {
     const fields = (line: string): number[] => line.trim().split(/\s+/).slice(1).map(Number);
     const f = fields(lines[0] ?? '');
     const at = (i: number): number => (f[i] ?? 0) / CLK_TCK;
-    const cores = new Map<string, [number, number]>();
+    const cores = new Map<string, [number, number, number]>();
     for (const line of lines) {
       const m = /^cpu(\d+)\s/.exec(line);
       if (m?.[1] === undefined) continue;
       const c = fields(line).map((v) => v / CLK_TCK);
       const all = c.slice(0, 8).reduce((a, b) => a + b, 0);
       const idle = (c[3] ?? 0) + (c[4] ?? 0);
-      cores.set(m[1], [all - idle, all]);
+      cores.set(m[1], [all - idle, all, (c[5] ?? 0) + (c[6] ?? 0)]);
     }
     return {
       t: performance.now(),
@@ -157,6 +157,11 @@ export interface MachineUsage {
   idleCores: number | null;
   /** per CPU number: the busy fraction (0-1) over the window, every process included */
   coreBusy?: Record<string, number>;
+  /**
+   * per CPU number: the fraction (0-1) spent in irq + softirq, which no process is charged for
+   * (on loopback the receive path of what a process sends runs on the sender's core)
+   */
+  coreSoftirq?: Record<string, number>;
 }
 
 /** Reads /proc/stat at start and at the window's ends. */
@@ -202,13 +207,17 @@ export class MachineSampler {
     if (a === undefined || b === undefined || b.t - a.t <= 0) return empty;
     const sec = (b.t - a.t) / 1000;
     const coreBusy: Record<string, number> = {};
-    for (const [cpu, [busy1, all1]] of b.cores) {
-      const [busy0, all0] = a.cores.get(cpu) ?? [0, 0];
-      if (all1 > all0) coreBusy[cpu] = round((busy1 - busy0) / (all1 - all0));
+    const coreSoftirq: Record<string, number> = {};
+    for (const [cpu, [busy1, all1, irq1]] of b.cores) {
+      const [busy0, all0, irq0] = a.cores.get(cpu) ?? [0, 0, 0];
+      if (all1 <= all0) continue;
+      coreBusy[cpu] = round((busy1 - busy0) / (all1 - all0));
+      coreSoftirq[cpu] = round((irq1 - irq0) / (all1 - all0));
     }
     return {
       cpus: this.cpus,
       coreBusy,
+      coreSoftirq,
       userCores: round((b.user - a.user) / sec),
       systemCores: round((b.system - a.system) / sec),
       softirqCores: round((b.softirq - a.softirq) / sec),
