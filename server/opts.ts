@@ -36,8 +36,8 @@ export const PRESETS: Record<ModeName, readonly Opt[]> = {
 };
 
 const ALLOWED =
-  `preset (the mode's own), none, all, or a comma list of: ws-naive/ws: ${WS_OPTS.join(', ')}; ` +
-  `uws: ${UWS_OPTS.join(', ')}`;
+  `preset (the mode's own), none, all, or a comma list of: ${WS_OPTS.join(', ')} (ws-naive, ws) ` +
+  `or ${UWS_OPTS.join(', ')} (uws)`;
 
 /** Parses `preset`, `none`, `all` or `a,b,c` into a set in the canonical order. */
 export const parseOpts: Parser<OptChoice> = Object.assign(
