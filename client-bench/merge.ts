@@ -195,11 +195,13 @@ export const NOT_MERGED_WHY = {
     'each shard times its own storm from its own window start and finds the p99 recovery on its own timeline, which is not merged',
   slowConsumers:
     "a shard gives its slow consumers' latency as percentiles only (no histogram), and percentiles cannot be added",
+  serverLoss:
+    "each shard times the server's closes and its own recovery from its own window start (aligned only to within merge.startSpreadMs), so the run's outage is not any sum or maximum of them",
 } as const;
 
 /**
  * churn adds up exactly (every shard closes and reopens at its own --churn-rate: the rates and
- * the counts sum); timeline, reconnect and slowConsumers do not (NOT_MERGED_WHY).
+ * the counts sum); timeline, reconnect, slowConsumers and serverLoss do not (NOT_MERGED_WHY).
  */
 export function mergeScenarioBlocks(rs: readonly Result[]): {
   churn?: Churn | null;
@@ -217,6 +219,8 @@ export function mergeScenarioBlocks(rs: readonly Result[]): {
     notMerged.push({ field: 'reconnect', reason: NOT_MERGED_WHY.reconnect });
   if (has((r) => r.slowConsumers))
     notMerged.push({ field: 'slowConsumers', reason: NOT_MERGED_WHY.slowConsumers });
+  if (has((r) => r.serverLoss))
+    notMerged.push({ field: 'serverLoss', reason: NOT_MERGED_WHY.serverLoss });
   const churns = rs.map((r) => r.churn ?? null);
   const ran = churns.filter((c): c is Churn => c !== null);
   if (ran.length === 0)

@@ -239,7 +239,7 @@ export interface MergeInfo {
 }
 
 export interface NotMerged {
-  field: 'timeline' | 'reconnect' | 'slowConsumers' | 'churn';
+  field: 'timeline' | 'reconnect' | 'slowConsumers' | 'serverLoss' | 'churn';
   reason: string;
 }
 
