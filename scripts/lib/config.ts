@@ -255,11 +255,27 @@ export const CAPACITY_FLAGS = defineFlags({
   },
 });
 
+/** What client-bench does when the server closes every connection mid-run. */
+export const ON_SERVER_CLOSE_FLAG = {
+  long: 'on-server-close',
+  env: ['ON_SERVER_CLOSE'],
+  arg: 'P',
+  help: 'the server gone mid-run: abort (partial result, exit 3), or reconnect (the client reopens its connections until the server is back, e.g. restarted by its container restart policy, and reports the outage)',
+  default: 'abort' as 'abort' | 'reconnect',
+  parse: parse.oneOf(['abort', 'reconnect'] as const),
+};
+
+/** client-bench's flags for an ON_SERVER_CLOSE setting (none for the default, abort). */
+export function onServerCloseArgs(policy: 'abort' | 'reconnect'): string[] {
+  return policy === 'reconnect' ? ['--on-server-close', 'reconnect'] : [];
+}
+
 export const BENCH_FLAGS = defineFlags({
   mode: MODE_FLAG,
   rate: RATE_FLAG,
   ...RUN_FLAGS,
   ...CAPACITY_FLAGS,
+  onServerClose: ON_SERVER_CLOSE_FLAG,
 });
 
 export const COMPARE_FLAGS = defineFlags({
