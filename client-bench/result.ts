@@ -72,7 +72,7 @@ export interface Result {
   /**
    * One entry per second of the run's clock, from the first connection attempt to the end of the
    * window; `t` = start of the second relative to the window start, s (negative before it).
-   * Absent only in a merged result (merge does not combine timelines yet).
+   * Absent only in a merged result (not merged exactly: merge.notMerged says why).
    */
   timeline?: TimelineSecond[];
   /** --churn-rate: connections closed and reopened during the window; null without churn. */
@@ -234,6 +234,13 @@ export interface MergeInfo {
   overlap: { startedAt: string; endedAt: string; sec: number } | null;
   /** Latest minus earliest window start, ms (each by its own host's clock). */
   startSpreadMs: number | null;
+  /** The shards' blocks the merge left out because they do not add up exactly, and why. */
+  notMerged: NotMerged[];
+}
+
+export interface NotMerged {
+  field: 'timeline' | 'reconnect' | 'slowConsumers' | 'serverLoss' | 'churn';
+  reason: string;
 }
 
 /** With --shard: what buildResult writes into `shard`. */

@@ -144,6 +144,16 @@ export const RUN_FLAGS = defineFlags({
   },
 });
 
+/**
+ * RUN_FLAGS with autocannon and Prometheus off unless asked for (compare, soak, the scenarios): on
+ * a 2-core box they would take CPU from the server or the client and blur what the run is about.
+ */
+export const QUIET_RUN_FLAGS = defineFlags({
+  ...RUN_FLAGS,
+  httpLoad: { ...RUN_FLAGS.httpLoad, default: false },
+  prometheus: { ...RUN_FLAGS.prometheus, default: false },
+});
+
 const MODE_FLAG = {
   long: 'mode',
   short: 'm',
@@ -310,11 +320,7 @@ export const COMPARE_FLAGS = defineFlags({
     default: 300,
     parse: parse.int(1, 100_000_000),
   },
-  ...RUN_FLAGS,
-  // Off unless asked for: on a 2-core box Prometheus and autocannon would take CPU from the
-  // server or the client and blur the throughput the comparison is about.
-  httpLoad: { ...RUN_FLAGS.httpLoad, default: false },
-  prometheus: { ...RUN_FLAGS.prometheus, default: false },
+  ...QUIET_RUN_FLAGS,
 });
 
 export type RunSettings = Values<typeof RUN_FLAGS>;
