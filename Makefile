@@ -47,6 +47,7 @@ help: ## Show this help: targets and variables with their defaults
 	@echo "  CAPACITY_BUDGET_S=$(CAPACITY_BUDGET_S) time budget of one capacity search (per mode)"
 	@echo "  VARY=$(VARY)          capacity axis: rate (at CLIENTS) or clients (at RATE)"
 	@echo "  RUNTIME=$(RUNTIME)     native | docker (auto: docker when a stack is up)"
+	@echo "  ON_SERVER_CLOSE=abort   the server gone mid-run: abort (exit 3) | reconnect (report the outage)"
 
 deps: ## Install the Debian packages the tests need (prometheus, chromium, docker.io, ...)
 	bash scripts/install-deps.sh

@@ -1,7 +1,7 @@
 // Merges the workers' reports: counters add up, HDR histograms are decoded and added, per-client
 // counts are pooled for the fairness spread.
 import * as hdr from 'hdr-histogram-js';
-import type { Restarts, SlowReport, StormReport, WorkerReport } from './messages.js';
+import type { LossReport, Restarts, SlowReport, StormReport, WorkerReport } from './messages.js';
 
 export interface Aggregate {
   workers: number;
@@ -30,6 +30,8 @@ export interface Aggregate {
   restarts: Restarts;
   /** The reconnect storm over all workers (earliest start, latest reopen/first tick). */
   storm: StormReport | null;
+  /** --on-server-close reconnect over all workers (earliest close, latest recovery). */
+  loss: LossReport | null;
   /** The slow consumers over all workers (latency merged). */
   slow:
     (Omit<SlowReport, 'latency'> & { latencyUs: { p50: number; p99: number; max: number } }) | null;
@@ -54,6 +56,22 @@ function mergeSlow(reports: readonly WorkerReport[]): Aggregate['slow'] {
   };
   h.destroy();
   return out;
+}
+
+function mergeLoss(reports: readonly WorkerReport[]): LossReport | null {
+  const all = reports.map((r) => r.loss).filter((s): s is LossReport => s !== null);
+  if (all.length === 0) return null;
+  const sum = (f: (l: LossReport) => number) => all.reduce((a, l) => a + f(l), 0);
+  return {
+    closed: sum((l) => l.closed),
+    firstCloseUs: Math.min(...all.map((l) => l.firstCloseUs)),
+    lastCloseUs: Math.max(...all.map((l) => l.lastCloseUs)),
+    reopened: sum((l) => l.reopened),
+    lastOpenUs: Math.max(...all.map((l) => l.lastOpenUs)),
+    receiving: sum((l) => l.receiving),
+    lastTickUs: Math.max(...all.map((l) => l.lastTickUs)),
+    failedReopens: sum((l) => l.failedReopens),
+  };
 }
 
 function mergeStorm(reports: readonly WorkerReport[]): StormReport | null {
@@ -197,6 +215,7 @@ export function aggregate(reports: readonly WorkerReport[]): Aggregate {
       failedReopens: sum((r) => r.restarts.failedReopens),
     },
     storm: mergeStorm(reports),
+    loss: mergeLoss(reports),
     slow: mergeSlow(reports),
   };
   lat.destroy();

@@ -66,6 +66,10 @@ const loopbackList = Object.assign(
 );
 
 /** The flag table: every flag with its short form, default and validator. */
+/** What a connection closed by the server mid-run leads to (--on-server-close). */
+export const ON_SERVER_CLOSE = ['abort', 'reconnect'] as const;
+export type OnServerClose = (typeof ON_SERVER_CLOSE)[number];
+
 export const FLAGS = defineFlags({
   url: {
     long: 'url',
@@ -189,6 +193,13 @@ export const FLAGS = defineFlags({
     defaultText: 'off',
     parse: orAbsent(parse.number(0, 86400)),
   },
+  onServerClose: {
+    long: 'on-server-close',
+    arg: 'P',
+    help: 'a server that closes every connection mid-run: abort (a partial result, exit 3), or reconnect (retry until it is back; the outage is reported)',
+    default: 'abort',
+    parse: parse.oneOf(ON_SERVER_CLOSE),
+  },
   sloP99Ms: {
     long: 'slo-p99-ms',
     arg: 'MS',
@@ -265,6 +276,8 @@ export interface Config {
   churnRate: number;
   /** Seconds into the window at which every connection drops and reconnects (null = never). */
   reconnectAt: number | null;
+  /** A connection closed by the server: abort the run when all are, or reopen it (outage). */
+  onServerClose: OnServerClose;
   /** The p99 objective in ms (reconnect-storm recovery). */
   sloP99Ms: number;
   /** Share of connections that read slowly (0 = none). */

@@ -170,7 +170,7 @@ class ClientRun {
   private startWorkers(): WorkerPool {
     return new WorkerPool(this.cfg, this.sab, this.metricsServer !== null, this.phases.originUs, {
       openCount: (total, lastClose) => {
-        if (this.connectDone && total === 0)
+        if (this.connectDone && total === 0 && this.cfg.onServerClose === 'abort')
           this.abort.raise(
             `server closed all ${this.cfg.clients} connections mid-run (last: ${lastClose})`,
             EXIT.aborted,

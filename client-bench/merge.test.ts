@@ -207,6 +207,15 @@ test('three real shards merge into the exact sum, percentiles from the merged HD
   const mi = merged.merge;
   assert.ok(mi);
   assert.deepEqual(mi.missing, []);
+  // Each shard's timeline is its own clock's: left out, and said so (not shard 1's kept).
+  assert.ok(rs.every((r) => (r.timeline ?? []).length > 0));
+  assert.equal(merged.timeline, undefined);
+  assert.deepEqual(
+    mi.notMerged.map((n) => n.field),
+    ['timeline'],
+  );
+  assert.match(m.stderr, /not merged {2}timeline: each shard cuts its seconds/);
+  assert.equal(merged.churn, null, 'no shard churned');
   assert.deepEqual(
     mi.shards.map((s) => [s.index, s.received]),
     rs.map((r) => [r.shard?.index, r.delivery.received]),
@@ -253,6 +262,55 @@ test('three real shards merge into the exact sum, percentiles from the merged HD
   const again = await run(['merge', mergedFile]);
   assert.equal(again.code, 2);
   assert.match(again.stderr, /already a merged result/);
+});
+
+test('scenario blocks: churn adds up exactly, slow consumers are left out with the reason', async () => {
+  const url = await startServer(1000);
+  const startAt = Date.now() + 8000;
+  const { files, runs } = await shards(
+    url,
+    2,
+    startAt,
+    () => ['-c', '8', '-d', '2', '--churn-rate', '4', '--slow-share', '0.25'],
+    500,
+  );
+  for (const r of runs) assert.equal(r.code, 0, r.stderr);
+  const rs = await Promise.all(files.map(readResult));
+  for (const r of rs) {
+    assert.ok(r.churn && r.slowConsumers, 'every shard churned and had slow consumers');
+    assert.ok(r.churn.closed > 0, JSON.stringify(r.churn));
+  }
+  const m = await run(['merge', ...files, '-q']);
+  assert.equal(m.code, 0, m.stderr);
+  const merged = JSON.parse(m.stdout) as Result;
+  assert.deepEqual(validate(merged, schema), []);
+  const sum = (f: (c: NonNullable<Result['churn']>) => number) =>
+    rs.reduce((a, r) => a + (r.churn ? f(r.churn) : 0), 0);
+  assert.deepEqual(merged.churn, {
+    ratePerSec: 8,
+    closed: sum((c) => c.closed),
+    reopened: sum((c) => c.reopened),
+    failedReopens: sum((c) => c.failedReopens),
+  });
+  assert.equal(merged.slowConsumers, undefined);
+  const mm = merged.merge;
+  assert.ok(mm);
+  assert.deepEqual(
+    mm.notMerged.map((n) => n.field),
+    ['timeline', 'slowConsumers'],
+  );
+  assert.match(mm.notMerged[1]?.reason ?? '', /percentiles only \(no histogram\)/);
+  // One shard's churn alone is not the run's: left out too, naming the shard.
+  const other = join(dir, 'no-churn.json');
+  await writeFile(other, JSON.stringify({ ...rs[1], churn: null }));
+  const part = await run(['merge', files[0] ?? '', other, '-q']);
+  assert.equal(part.code, 0, part.stderr);
+  const partial = JSON.parse(part.stdout) as Result;
+  assert.equal(partial.churn, undefined);
+  assert.match(
+    partial.merge?.notMerged.find((n) => n.field === 'churn')?.reason ?? '',
+    /only shard\(s\) 1 of those given ran with --churn-rate/,
+  );
 });
 
 test('shards of different configurations are refused, naming the field that differs', async () => {

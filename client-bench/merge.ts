@@ -15,7 +15,13 @@ import {
 } from '../protocol/cli.js';
 import { EXIT } from '../protocol/codes.js';
 import { median, merged, pct } from './aggregate.js';
-import { formatSummary, type MergedShard, type Result } from './result.js';
+import {
+  formatSummary,
+  type Churn,
+  type MergedShard,
+  type NotMerged,
+  type Result,
+} from './result.js';
 import { COMPARED } from './shard.js';
 
 const PROGRAM = 'client-bench merge';
@@ -178,6 +184,67 @@ function summed(hs: hdr.Histogram): {
   };
 }
 
+/**
+ * The scenario and per-second blocks a merge cannot add up exactly, and why: they are left out of
+ * the merged result and named in merge.notMerged (each shard file keeps its own).
+ */
+export const NOT_MERGED_WHY = {
+  timeline:
+    "each shard cuts its seconds on its own clock from its own start (--start-at aligns them only to within merge.startSpreadMs), so adding the shards' second i would mix different seconds",
+  reconnect:
+    'each shard times its own storm from its own window start and finds the p99 recovery on its own timeline, which is not merged',
+  slowConsumers:
+    "a shard gives its slow consumers' latency as percentiles only (no histogram), and percentiles cannot be added",
+  serverLoss:
+    "each shard times the server's closes and its own recovery from its own window start (aligned only to within merge.startSpreadMs), so the run's outage is not any sum or maximum of them",
+} as const;
+
+/**
+ * churn adds up exactly (every shard closes and reopens at its own --churn-rate: the rates and
+ * the counts sum); timeline, reconnect, slowConsumers and serverLoss do not (NOT_MERGED_WHY).
+ */
+export function mergeScenarioBlocks(rs: readonly Result[]): {
+  churn?: Churn | null;
+  notMerged: NotMerged[];
+} {
+  const notMerged: NotMerged[] = [];
+  const has = (f: (r: Result) => unknown): boolean =>
+    rs.some((r) => {
+      const v = f(r);
+      return v !== null && v !== undefined && !(Array.isArray(v) && v.length === 0);
+    });
+  if (has((r) => r.timeline))
+    notMerged.push({ field: 'timeline', reason: NOT_MERGED_WHY.timeline });
+  if (has((r) => r.reconnect))
+    notMerged.push({ field: 'reconnect', reason: NOT_MERGED_WHY.reconnect });
+  if (has((r) => r.slowConsumers))
+    notMerged.push({ field: 'slowConsumers', reason: NOT_MERGED_WHY.slowConsumers });
+  if (has((r) => r.serverLoss))
+    notMerged.push({ field: 'serverLoss', reason: NOT_MERGED_WHY.serverLoss });
+  const churns = rs.map((r) => r.churn ?? null);
+  const ran = churns.filter((c): c is Churn => c !== null);
+  if (ran.length === 0)
+    return rs.every((r) => r.churn === undefined) ? { notMerged } : { churn: null, notMerged };
+  if (ran.length < rs.length) {
+    const idx = rs.flatMap((r, i) => (churns[i] !== null ? [String(r.shard?.index ?? i + 1)] : []));
+    notMerged.push({
+      field: 'churn',
+      reason: `only shard(s) ${idx.join(', ')} of those given ran with --churn-rate: a sum would not be the run's churn`,
+    });
+    return { notMerged };
+  }
+  const total = (f: (c: Churn) => number): number => ran.reduce((a, c) => a + f(c), 0);
+  return {
+    churn: {
+      ratePerSec: round(total((c) => c.ratePerSec)),
+      closed: total((c) => c.closed),
+      reopened: total((c) => c.reopened),
+      failedReopens: total((c) => c.failedReopens),
+    },
+    notMerged,
+  };
+}
+
 /** One result out of a run's shards (already read and checked). */
 export function mergeShards(input: readonly ShardFile[]): Result {
   checkSameRun(input);
@@ -233,6 +300,8 @@ export function mergeShards(input: readonly ShardFile[]): Result {
     );
   for (const r of rs)
     if (r.aborted) reasons.push(`shard ${String(r.shard.index)} aborted: ${r.aborted.reason}`);
+
+  const scenario = mergeScenarioBlocks(rs);
 
   const perShard: MergedShard[] = shards.map(({ file, result: r }) => ({
     index: r.shard?.index ?? 0,
@@ -326,6 +395,7 @@ export function mergeShards(input: readonly ShardFile[]): Result {
     },
     perConnection: { received: counts },
     shard: null,
+    ...(scenario.churn !== undefined ? { churn: scenario.churn } : {}),
     merge: {
       count,
       shards: perShard,
@@ -340,6 +410,7 @@ export function mergeShards(input: readonly ShardFile[]): Result {
           : null,
       startSpreadMs:
         present.length > 0 ? overlapStart - Math.min(...present.map((w) => w.start)) : null,
+      notMerged: scenario.notMerged,
     },
   };
   lat.destroy();
@@ -370,6 +441,7 @@ export function formatMergeSummary(r: Result): string {
     `  overlap     ${m.overlap ? `${String(m.overlap.sec)} s (${m.overlap.startedAt} .. ${m.overlap.endedAt})` : 'none'}` +
       (m.startSpreadMs !== null ? `; window starts spread ${String(m.startSpreadMs)} ms` : ''),
   );
+  for (const n of m.notMerged) lines.push(`  not merged  ${n.field}: ${n.reason}`);
   return lines.join('\n');
 }
 

@@ -72,6 +72,23 @@ export interface StormReport {
   lastTickUs: number;
 }
 
+/**
+ * One worker's view of the server going away (--on-server-close reconnect): its connections
+ * closed by the server, reopened and receiving again (µs on the run clock; 0 = not yet).
+ */
+export interface LossReport {
+  /** Server closes that were reopened (a connection lost twice counts twice). */
+  closed: number;
+  firstCloseUs: number;
+  lastCloseUs: number;
+  reopened: number;
+  lastOpenUs: number;
+  receiving: number;
+  lastTickUs: number;
+  /** Reopen attempts refused while the server was away (retried with back-off). */
+  failedReopens: number;
+}
+
 export interface WorkerReport {
   worker: number;
   /** µs between window-start and window-end as this worker saw them. */
@@ -98,6 +115,8 @@ export interface WorkerReport {
   timeline: WorkerSecond[];
   restarts: Restarts;
   storm: StormReport | null;
+  /** --on-server-close reconnect: the server's closes and the recovery; null otherwise. */
+  loss: LossReport | null;
   slow: SlowReport | null;
   /** Connections opened / failed so far (also when the run ended during the connect phase). */
   opened: number;

@@ -5,8 +5,9 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { runClient } from '../testkit/client-run.js';
+import { runClient, startClient } from '../testkit/client-run.js';
 import { loadResultSchema, validate } from '../testkit/client-schema-check.js';
+import type { Result } from './result.js';
 
 const SERVER = fileURLToPath(new URL('../server/main.js', import.meta.url));
 const schema = loadResultSchema();
@@ -14,10 +15,11 @@ const schema = loadResultSchema();
 async function startServer(
   mode: string,
   rate: number,
-): Promise<{ child: ChildProcess; url: string }> {
+  listen = 0,
+): Promise<{ child: ChildProcess; url: string; port: number }> {
   const child = spawn(
     process.execPath,
-    [SERVER, '--mode', mode, '--port', '0', '--rate', String(rate)],
+    [SERVER, '--mode', mode, '--port', String(listen), '--rate', String(rate)],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
     },
@@ -35,11 +37,11 @@ async function startServer(
       reject(new Error(`server --mode ${mode} exited with ${code}: ${err}`));
     });
   });
-  return { child, url: `ws://127.0.0.1:${port}/` };
+  return { child, url: `ws://127.0.0.1:${port}/`, port };
 }
 
 async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
+  if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((r) => child.once('exit', r));
   child.kill('SIGTERM');
   const t = setTimeout(() => child.kill('SIGKILL'), 5000);
@@ -117,3 +119,51 @@ test('real server: --symbols narrows the subscription', async (t) => {
   assert.equal(one.result.delivery.gaps, 0);
   assert.deepEqual(one.result.config.symbols, ['BTC-USD']);
 });
+
+// ws only: a uws server restarted on the same port right after a SIGKILL fails to listen while the
+// dead server's side of its connections sits in TIME_WAIT (seen here with uWS 20.30: "cannot
+// listen"); Node's listen sets SO_REUSEADDR and rebinds at once (docs/client-bench.md).
+for (const mode of ['ws']) {
+  test(`real server --mode ${mode} SIGKILLed and restarted: --on-server-close reconnect reports the outage`, async (t) => {
+    const first = await startServer(mode, 1000);
+    t.after(() => stop(first.child));
+    const run = startClient([
+      ...['-u', first.url, '-c', '3', '-d', '8', '-w', '0.5', '-j', '-q'],
+      ...['--on-server-close', 'reconnect'],
+    ]);
+    t.after(() => run.child.kill('SIGKILL'));
+    await new Promise((r) => setTimeout(r, 2500));
+    first.child.kill('SIGKILL');
+    await new Promise((r) => first.child.once('exit', r));
+    const down = Date.now();
+    await new Promise((r) => setTimeout(r, 1500));
+    // the same port: what a restart policy (Docker, systemd) gives the clients back
+    const second = await startServer(mode, 1000, first.port);
+    t.after(() => stop(second.child));
+    const upAfterMs = Date.now() - down;
+    const { code, stdout, stderr } = await run.done;
+    assert.equal(code, 0, stderr);
+    const r = JSON.parse(stdout) as Result;
+    assert.deepEqual(validate(r, schema), []);
+    assert.equal(r.aborted, null);
+    const loss = r.serverLoss;
+    assert.ok(loss, 'serverLoss block');
+    assert.equal(loss.closed, 3, JSON.stringify(loss));
+    assert.equal(loss.recovered, true, JSON.stringify(loss));
+    assert.equal(loss.receiving, 3);
+    assert.ok(loss.failedReopens > 0, 'reopens were refused while the server was down');
+    // the outage spans the server's absence: from the kill to the first tick of the new server
+    assert.ok(
+      loss.outageSec !== null && loss.outageSec >= (upAfterMs - 200) / 1000,
+      `${loss.outageSec} s vs ${upAfterMs} ms down`,
+    );
+    assert.ok(loss.outageSec < 7, `${loss.outageSec} s`);
+    assert.deepEqual(r.closes, { '1006': 3 });
+    // the new server's seq starts over: neither gaps nor duplicates from it
+    assert.equal(r.delivery.gaps, 0);
+    assert.equal(r.delivery.duplicates, 0);
+    assert.equal(r.delivery.received, r.delivery.expected);
+    const lastSecond = r.timeline?.filter((e) => e.phase === 'window').at(-2);
+    assert.ok((lastSecond?.msgsPerSec ?? 0) > 0, 'ticks flow again after the restart');
+  });
+}

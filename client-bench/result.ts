@@ -72,13 +72,18 @@ export interface Result {
   /**
    * One entry per second of the run's clock, from the first connection attempt to the end of the
    * window; `t` = start of the second relative to the window start, s (negative before it).
-   * Absent only in a merged result (merge does not combine timelines yet).
+   * Absent only in a merged result (not merged exactly: merge.notMerged says why).
    */
   timeline?: TimelineSecond[];
   /** --churn-rate: connections closed and reopened during the window; null without churn. */
   churn?: Churn | null;
   /** --reconnect-at: the reconnect storm and the recovery from it; null without one. */
   reconnect?: Reconnect | null;
+  /**
+   * --on-server-close reconnect: the server's closes (it died or restarted) and how long until
+   * every lost connection received ticks again; null with --on-server-close abort.
+   */
+  serverLoss?: ServerLoss | null;
   /**
    * --slow-share: the slow consumers, counted apart. Every other figure of the result
    * (throughput, delivery, latency, timeline) is then the healthy connections' alone.
@@ -126,6 +131,31 @@ export interface Reconnect {
    * every second of the window has p99 within the SLO, s (1 s resolution; null: never).
    */
   p99RecoveredSec: number | null;
+}
+
+export interface ServerLoss {
+  policy: 'reconnect';
+  /** Connections closed by the server and reopened (one lost twice counts twice). */
+  closed: number;
+  reopened: number;
+  receiving: number;
+  /** Reopen attempts refused while the server was away (retried, backing off to 250 ms). */
+  failedReopens: number;
+  /** The first / last server close, s from the window start (negative: before it). */
+  firstCloseSec: number | null;
+  lastCloseSec: number | null;
+  /** First close -> the last lost connection open again, s (null: not all were). */
+  allOpenSec: number | null;
+  /** First close -> the last lost connection receiving ticks again, s (null: not all were). */
+  outageSec: number | null;
+  /** Every lost connection receives ticks again. */
+  recovered: boolean;
+  /**
+   * What the delivery figures do with the outage: a reopened socket starts its own seq baseline
+   * (a restarted server starts its seq over), so ticks the server did not send while it was
+   * away are neither expected nor gaps; the outage is its own figure.
+   */
+  accounting: string;
 }
 
 export type Phase = 'connect' | 'warmup' | 'window';
@@ -204,6 +234,13 @@ export interface MergeInfo {
   overlap: { startedAt: string; endedAt: string; sec: number } | null;
   /** Latest minus earliest window start, ms (each by its own host's clock). */
   startSpreadMs: number | null;
+  /** The shards' blocks the merge left out because they do not add up exactly, and why. */
+  notMerged: NotMerged[];
+}
+
+export interface NotMerged {
+  field: 'timeline' | 'reconnect' | 'slowConsumers' | 'serverLoss' | 'churn';
+  reason: string;
 }
 
 /** With --shard: what buildResult writes into `shard`. */
@@ -265,6 +302,38 @@ function saturationOf(
     framesPerCoreSec: perCore,
     burnNs: ctx.config.burnNs,
     reason: saturated ? `${why}${cost}${burn}` : '',
+  };
+}
+
+const LOSS_ACCOUNTING =
+  'ticks of the outage are neither expected nor gaps (each reopened socket starts its own seq baseline); the outage is outageSec';
+
+function serverLossOf(agg: Aggregate, phases: Phases | undefined): ServerLoss {
+  const l = agg.loss;
+  const origin = phases?.windowStartUs ?? null;
+  const rel = (us: number): number | null =>
+    origin === null || us === 0 ? null : round((us - origin) / 1e6);
+  const closed = l?.closed ?? 0;
+  const reopened = l?.reopened ?? 0;
+  const receiving = l?.receiving ?? 0;
+  return {
+    policy: 'reconnect',
+    closed,
+    reopened,
+    receiving,
+    failedReopens: l?.failedReopens ?? 0,
+    firstCloseSec: l !== null ? rel(l.firstCloseUs) : null,
+    lastCloseSec: l !== null ? rel(l.lastCloseUs) : null,
+    allOpenSec:
+      l !== null && closed > 0 && reopened >= closed
+        ? round(Math.max(0, l.lastOpenUs - l.firstCloseUs) / 1e6)
+        : null,
+    outageSec:
+      l !== null && closed > 0 && receiving >= closed
+        ? round(Math.max(0, l.lastTickUs - l.firstCloseUs) / 1e6)
+        : null,
+    recovered: receiving >= closed,
+    accounting: LOSS_ACCOUNTING,
   };
 }
 
@@ -430,6 +499,7 @@ export function buildResult(agg: Aggregate, ctx: RunContext): Result {
           }
         : null,
     reconnect: null,
+    serverLoss: c.onServerClose === 'reconnect' ? serverLossOf(agg, ctx.phases) : null,
     slowConsumers:
       agg.slow === null
         ? null
@@ -519,6 +589,16 @@ export function formatSummary(r: Result): string {
         .join('  '),
     ]);
   }
+  const loss = r.serverLoss;
+  if (loss && loss.closed > 0)
+    rows.push([
+      'server loss',
+      `${fmt(loss.closed)} connections closed by the server from ${loss.firstCloseSec ?? '?'} s, ` +
+        (loss.outageSec !== null
+          ? `all receiving again after ${loss.outageSec} s (outage)`
+          : `NOT recovered: ${fmt(loss.receiving)} of ${fmt(loss.closed)} receiving again`) +
+        `; ${fmt(loss.failedReopens)} refused reopens`,
+    ]);
   const lines = rows.map(([k, v]) => `  ${k.padEnd(11)} ${v}`);
   if (r.client.clientBound) {
     const why =

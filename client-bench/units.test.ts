@@ -168,6 +168,7 @@ test('a saturated or lagging worker marks the result client-bound and the summar
     timeline: [],
     restarts: { churned: 0, stormDropped: 0, reopened: 0, failedReopens: 0 },
     storm: null,
+    loss: null,
     slow: null,
   });
   const p = parseArgs(['-c', '1'], 1);

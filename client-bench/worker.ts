@@ -15,6 +15,7 @@ import { Connection, Tally, type ConnectionEvents } from './connection.js';
 import { CONNECT_BUCKETS_SLOT, SLOT, workerSlots } from './layout.js';
 import type {
   FromWorker,
+  LossReport,
   Restarts,
   SlowReport,
   StormReport,
@@ -33,6 +34,14 @@ const TICK_MS = 1000;
 const EXIT_DEADLINE_MS = 3000;
 /** A reopen that failed (churn, reconnect storm) is tried again after this. */
 const REOPEN_RETRY_MS = 100;
+/** --on-server-close reconnect: a refused reopen backs off from 100 ms, doubling, to this. */
+const LOSS_RETRY_MAX_MS = 250;
+/**
+ * Close codes after which a connection is reopened with --on-server-close reconnect: the server
+ * went away (1001), died (1006) or restarts (1011-1014). Policy and protocol closes (1008 slow
+ * client, 1009, 1002, 1003) stay closed: they are the server's answer, not an outage.
+ */
+const RECONNECT_CODES: ReadonlySet<number> = new Set([1001, 1006, 1011, 1012, 1013, 1014]);
 
 class BenchWorker implements ConnectionEvents {
   private readonly cfg: Config;
@@ -67,6 +76,13 @@ class BenchWorker implements ConnectionEvents {
     failedReopens: 0,
   };
   private storm: StormReport | null = null;
+  /** --on-server-close reconnect: what the server's closes cost (null until the first). */
+  private loss: LossReport | null = null;
+  /** Connections lost to the server and not open again / not receiving again yet. */
+  private readonly lostOpening = new Set<Connection>();
+  private readonly lostAwaitingTick = new Set<Connection>();
+  /** Refused reopens in a row per lost connection (back-off). */
+  private readonly lostRefusals = new Map<Connection, number>();
   private churnTimer: NodeJS.Timeout | null = null;
   private churnNext = 0;
   private readonly ticker: NodeJS.Timeout;
@@ -136,7 +152,12 @@ class BenchWorker implements ConnectionEvents {
   opened(c: Connection): void {
     if (c.generation > 0) {
       this.open++;
-      if (this.storm !== null && c.generation === this.stormGeneration(c)) {
+      if (this.lostOpening.delete(c) && this.loss !== null) {
+        this.lostRefusals.delete(c);
+        this.lostAwaitingTick.add(c);
+        this.loss.reopened++;
+        this.loss.lastOpenUs = c.openedAtUs;
+      } else if (this.storm !== null && c.generation === this.stormGeneration(c)) {
         this.storm.reopened++;
         this.storm.lastOpenUs = c.openedAtUs;
       } else this.restarts.reopened++;
@@ -151,6 +172,10 @@ class BenchWorker implements ConnectionEvents {
   }
 
   firstTick(c: Connection): void {
+    if (this.lostAwaitingTick.delete(c) && this.loss !== null) {
+      this.loss.receiving++;
+      this.loss.lastTickUs = c.firstTickUs;
+    }
     if (this.storm !== null && c.generation === this.stormGeneration(c)) {
       this.storm.receiving++;
       this.storm.lastTickUs = c.firstTickUs;
@@ -179,6 +204,7 @@ class BenchWorker implements ConnectionEvents {
     const type = (error as { code?: string } | null)?.code === 'EPROTO' ? 'protocol' : 'disconnect';
     c.tally.error(type, why);
     c.tally.closes.set(code, (c.tally.closes.get(code) ?? 0) + 1);
+    if (this.serverLost(c, code)) return;
     this.post({
       kind: 'open-count',
       worker: this.init.workerIndex,
@@ -201,21 +227,55 @@ class BenchWorker implements ConnectionEvents {
       return;
     }
     if (!wasOpen) {
-      this.restarts.failedReopens++;
+      let delay = REOPEN_RETRY_MS;
+      if (this.lostOpening.has(c) && this.loss !== null) {
+        // the server is still away: back off, so that N connections do not hammer its port
+        const n = (this.lostRefusals.get(c) ?? 0) + 1;
+        this.lostRefusals.set(c, n);
+        this.loss.failedReopens++;
+        delay = Math.min(LOSS_RETRY_MAX_MS, REOPEN_RETRY_MS * 2 ** (n - 1));
+      } else this.restarts.failedReopens++;
       setTimeout(() => {
         if (!this.closing) c.reopen();
-      }, REOPEN_RETRY_MS);
+      }, delay);
       return;
     }
     const why = `connection closed by the server: code ${code}${error !== null ? ` (${error.message})` : ''}`;
     c.tally.error('disconnect', why);
     c.tally.closes.set(code, (c.tally.closes.get(code) ?? 0) + 1);
+    if (this.serverLost(c, code)) return;
     this.post({
       kind: 'open-count',
       worker: this.init.workerIndex,
       open: this.open,
       lastClose: why,
     });
+  }
+
+  /**
+   * --on-server-close reconnect: a connection the server closed (it went away or died) is
+   * reopened at once and retried with back-off until the server is back; false = not handled
+   * (policy abort, or a close code that is the server's answer rather than an outage).
+   */
+  private serverLost(c: Connection, code: number): boolean {
+    if (this.cfg.onServerClose !== 'reconnect' || !RECONNECT_CODES.has(code)) return false;
+    const now = nowUs();
+    this.loss ??= {
+      closed: 0,
+      firstCloseUs: now,
+      lastCloseUs: now,
+      reopened: 0,
+      lastOpenUs: 0,
+      receiving: 0,
+      lastTickUs: 0,
+      failedReopens: 0,
+    };
+    this.loss.closed++;
+    this.loss.lastCloseUs = now;
+    this.lostAwaitingTick.delete(c);
+    this.lostOpening.add(c);
+    c.reopen();
+    return true;
   }
 
   /** The generation a connection gets when the storm reopens it. */
@@ -439,6 +499,7 @@ class BenchWorker implements ConnectionEvents {
       restarts: { ...this.restarts },
       slow: slowGroup.connections > 0 ? slowGroup : null,
       storm: this.storm,
+      loss: this.loss,
       opened: this.openedTotal,
       failed: this.failedTotal,
     };

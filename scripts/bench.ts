@@ -6,7 +6,7 @@
 import { runMain } from '../protocol/cli.js';
 import { EXIT } from '../protocol/codes.js';
 import { capacityCli } from './lib/capacity-cli.js';
-import { BENCH_FLAGS, BENCH_HELP, planOf, readConfig } from './lib/config.js';
+import { BENCH_FLAGS, BENCH_HELP, onServerCloseArgs, planOf, readConfig } from './lib/config.js';
 import { runSummary } from './lib/print.js';
 import { Progress } from './lib/progress.js';
 import { writeRunReports } from './lib/report.js';
@@ -44,6 +44,7 @@ async function main(): Promise<number> {
     command,
     prometheus: cfg.prometheus,
     sloP99Ms: cfg.sloP99Ms,
+    clientArgs: onServerCloseArgs(cfg.onServerClose),
   });
   progress.phase('report', 'writing report.md and report.html');
   const reports = await writeRunReports(runDir);

@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { runMain, UsageError } from '../protocol/cli.js';
 import { EXIT } from '../protocol/codes.js';
-import { BENCH_FLAGS, BENCH_HELP, planOf, readConfig } from './lib/config.js';
+import { BENCH_FLAGS, BENCH_HELP, onServerCloseArgs, planOf, readConfig } from './lib/config.js';
 import { runSummary } from './lib/print.js';
 import { Progress } from './lib/progress.js';
 import { writeRunReports } from './lib/report.js';
@@ -59,6 +59,8 @@ async function main(): Promise<number> {
       progress,
       signal: controller.signal,
       command,
+      sloP99Ms: cfg.sloP99Ms,
+      clientArgs: onServerCloseArgs(cfg.onServerClose),
     },
   );
   try {

@@ -197,6 +197,80 @@ for mode in "${MODES_UNDER_TEST[@]}"; do
   check "client series wsbench_client_messages_received_total{mode=\"$mode\",run_id=\"$run_id\"} > 0 ($n)" test "$n" = 1
 done
 
+# --- 4b. faults: the server crashes mid-window and its restart policy brings it back; the client
+# container is killed mid-window.
+mode=uws
+step "faults: make up MODE=$mode; the server process SIGKILLed mid-window (restart policy)"
+if make --no-print-directory up MODE="$mode" RATE=500 GRAFANA=0 >"$log_dir/up-faults.log" 2>&1; then
+  sid=$(container "$mode" "server-$mode")
+  check "server-$mode has restart policy on-failure" test "$(docker inspect -f '{{.HostConfig.RestartPolicy.Name}}' "$sid")" = on-failure
+  flock /tmp/wsbench-bench.lock make --no-print-directory bench MODE="$mode" RATE=500 DURATION=12 WARMUP=1 \
+    ON_SERVER_CLOSE=reconnect HTTP_LOAD=0 >"$log_dir/bench-crash.log" 2>&1 &
+  bench_pid=$!
+  # the window is running once the server counts every client (+ warm-up and a margin)
+  for _ in $(seq 1 300); do
+    n=$(curl -fsS "http://127.0.0.1:$(port_of "$mode")/health" 2>/dev/null | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{console.log(JSON.parse(s).clients)}catch{console.log(0)}})')
+    [ "${n:-0}" -ge "$CLIENTS" ] && break
+    sleep 0.1
+  done
+  sleep 4
+  init_pid=$(docker inspect -f '{{.State.Pid}}' "$sid")
+  node_pid=$(pgrep -P "$init_pid" | head -n 1)
+  kill -KILL "${node_pid:-$init_pid}"
+  wait "$bench_pid"
+  rc=$?
+  check "make bench ON_SERVER_CLOSE=reconnect exits 0 through the crash (exit $rc)" test "$rc" = 0
+  line=$(grep '^{"event":"result"' "$log_dir/bench-crash.log" | tail -n 1)
+  result=$(node -e 'console.log(JSON.parse(process.argv[1]).result)' "$line" 2>/dev/null)
+  if [ -f "$result" ]; then
+    check "result: every client lost the server ($(json_field "$result" 'r.serverLoss && r.serverLoss.closed') of $CLIENTS)" \
+      test "$(json_field "$result" 'r.serverLoss && r.serverLoss.closed')" = "$CLIENTS"
+    check "result: every client receives again, outage $(json_field "$result" 'r.serverLoss && r.serverLoss.outageSec') s (< 10)" \
+      test "$(json_field "$result" 'r.serverLoss.recovered && r.serverLoss.outageSec < 10')" = true
+    check "result: the container restarted by its policy ($(json_field "$result" 'r.bench.docker.server && r.bench.docker.server.restarts')x)" \
+      test "$(json_field "$result" 'r.bench.docker.server.restarts >= 1')" = true
+    check "result: no gaps counted from the restarted server's new seqs" test "$(json_field "$result" 'r.delivery.gaps')" = 0
+    check "make bench printed the outage" grep -q 'server lost: .* receiving again after' "$log_dir/bench-crash.log"
+  else
+    tail -n 30 "$log_dir/bench-crash.log"
+    not_ok "result.json of the crash run ($result)"
+  fi
+  n=$(prom_query "changes(process_start_time_seconds{job=\"wsbench-server\",mode=\"$mode\"}[5m])")
+  check "Prometheus kept the server's series across the restart (process start changed ${n}x)" \
+    node -e 'process.exit(Number(process.argv[1]) >= 1 ? 0 : 1)' "$n"
+
+  step "faults: the client container killed mid-window"
+  flock /tmp/wsbench-bench.lock make --no-print-directory bench MODE="$mode" RATE=500 DURATION=20 WARMUP=1 \
+    HTTP_LOAD=0 >"$log_dir/bench-clientkill.log" 2>&1 &
+  bench_pid=$!
+  cid=""
+  for _ in $(seq 1 300); do
+    cid=$(docker ps -q --filter "label=com.docker.compose.project=$WSBENCH_PROJECT" --filter label=wsbench.role=client | head -n 1)
+    [ -n "$cid" ] && break
+    sleep 0.1
+  done
+  sleep 6
+  [ -n "$cid" ] && docker kill "$cid" >/dev/null
+  wait "$bench_pid"
+  rc=$?
+  check "make bench with its client container killed fails (exit $rc, not 0)" test "$rc" != 0
+  line=$(grep '^{"event":"result"' "$log_dir/bench-clientkill.log" | tail -n 1)
+  result=$(node -e 'console.log(JSON.parse(process.argv[1]).result)' "$line" 2>/dev/null)
+  if [ -f "$result" ]; then
+    reason=$(json_field "$result" 'r.aborted && r.aborted.reason')
+    check "the partial result says the client died (137) and what its last scrape counted: $reason" \
+      bash -c '[[ "$1" == *"code 137"*"last Prometheus scrape"*"ticks received in the window"* ]]' _ "$reason"
+    check "the partial result keeps the server's side of the window" \
+      test "$(json_field "$result" 'r.serverWindow !== null && r.serverWindow.messagesSent > 0')" = true
+  else
+    tail -n 30 "$log_dir/bench-clientkill.log"
+    not_ok "result.json of the client-kill run ($result)"
+  fi
+else
+  tail -n 30 "$log_dir/up-faults.log"
+  not_ok "make up MODE=$mode for the fault checks"
+fi
+
 # --- 5. the same bench natively: the Docker/native ratio (printed, not asserted)
 mode=uws
 step "make bench RUNTIME=native MODE=$mode (the Docker/native figure)"

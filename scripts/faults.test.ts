@@ -6,14 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { EXIT } from '../protocol/codes.js';
-import {
-  childrenOf,
-  isAlive,
-  killTree,
-  processesMentioning,
-  start,
-  tempDir,
-} from './test-helpers.js';
+import { benchInWindow, childrenOf, isAlive, processesMentioning } from './test-helpers.js';
 
 function cmdline(pid: number): string {
   try {
@@ -24,24 +17,16 @@ function cmdline(pid: number): string {
 }
 
 test('server SIGKILLed mid-window: partial result, exit 3, what was lost stated', async (t) => {
-  const tmp = await tempDir('wsbench-fault-kill-');
-  t.after(tmp.remove);
-  const bench = start('node', ['dist/scripts/bench.js'], {
-    MODE: 'ws',
-    CLIENTS: '10',
-    DURATION: '8',
-    WARMUP: '1',
-    RATE: '1000',
-    PROMETHEUS: '0',
-    HTTP_LOAD: '0',
-    RESULTS_DIR: tmp.dir,
-  });
-  const benchPid = bench.child.pid ?? 0;
-  t.after(() => {
-    if (bench.child.exitCode === null) killTree(benchPid);
-  });
-  await bench.waitForStderr(/measure: /, 60_000);
-  await new Promise((r) => setTimeout(r, 2000));
+  const {
+    bench,
+    pid: benchPid,
+    dir,
+  } = await benchInWindow(
+    t,
+    'wsbench-fault-kill-',
+    { MODE: 'ws', CLIENTS: '10', DURATION: '8', WARMUP: '1', RATE: '1000', HTTP_LOAD: '0' },
+    2000,
+  );
   const server = childrenOf(benchPid).find((pid) => cmdline(pid).includes('dist/server/main.js'));
   assert.ok(server !== undefined, 'the server runs as a child of make bench');
   process.kill(server, 'SIGKILL');
@@ -71,5 +56,5 @@ test('server SIGKILLed mid-window: partial result, exit 3, what was lost stated'
   assert.equal(result.closes['1006'], 10, 'every connection ended abnormally');
   assert.match(readFileSync(path.join(out.runDir, 'report.md'), 'utf8'), /lost: /);
   for (const pid of childrenOf(benchPid)) assert.equal(isAlive(pid), false);
-  assert.deepEqual(processesMentioning(tmp.dir), [], 'nothing left behind');
+  assert.deepEqual(processesMentioning(dir), [], 'nothing left behind');
 });

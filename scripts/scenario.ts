@@ -12,7 +12,7 @@ import { machineInfo } from '../client-bench/result.js';
 import { defineFlags, parse, runMain, UsageError, type Values } from '../protocol/cli.js';
 import { EXIT } from '../protocol/codes.js';
 import { MODE_NAMES, type ModeName } from '../protocol/modes.js';
-import { planOf, readConfig, RUN_FLAGS } from './lib/config.js';
+import { planOf, QUIET_RUN_FLAGS, readConfig, RUN_FLAGS } from './lib/config.js';
 import { errorText, fixed, percent, si, us } from './lib/format.js';
 import { table, text, type ReportModel } from './lib/model.js';
 import { Progress } from './lib/progress.js';
@@ -108,11 +108,9 @@ export const SCENARIO_FLAGS = defineFlags({
     default: 50,
     parse: parse.number(0.1, 600_000),
   },
-  ...RUN_FLAGS,
+  ...QUIET_RUN_FLAGS,
   duration: { ...RUN_FLAGS.duration, default: 10 },
   warmup: { ...RUN_FLAGS.warmup, default: 3 },
-  httpLoad: { ...RUN_FLAGS.httpLoad, default: false },
-  prometheus: { ...RUN_FLAGS.prometheus, default: false },
 });
 
 type Settings = Values<typeof SCENARIO_FLAGS>;

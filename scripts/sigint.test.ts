@@ -2,17 +2,9 @@
 // exit code is 130, and what was measured is kept in result.json (marked aborted) and the reports.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import {
-  childrenOf,
-  isAlive,
-  killTree,
-  processesMentioning,
-  start,
-  tempDir,
-} from './test-helpers.js';
+import { benchInWindow, childrenOf, isAlive, processesMentioning } from './test-helpers.js';
 
 /** The last stdout line of make bench (the parts this test reads). */
 interface BenchOut {
@@ -29,30 +21,15 @@ interface AbortedResult {
   resources: { windowSec: number; server: { samples: unknown[] } };
 }
 
-function pidOf(child: ChildProcess): number {
-  if (child.pid === undefined) throw new Error('bench has no pid (it did not start)');
-  return child.pid;
-}
-
 test('SIGINT during the measured window stops server and client and keeps a partial result', async (t) => {
-  const tmp = await tempDir('wsbench-sigint-');
-  t.after(tmp.remove);
-  const bench = start('node', ['dist/scripts/bench.js'], {
-    MODE: 'ws',
-    CLIENTS: '4',
-    DURATION: '60',
-    RATE: 'max',
-    WARMUP: '1',
-    PROMETHEUS: '0',
-    RESULTS_DIR: tmp.dir,
-  });
-  t.after(() => {
-    if (bench.child.exitCode === null) killTree(pidOf(bench.child));
-  });
-  await bench.waitForStderr(/measure: /, 60_000);
   // let it measure for a moment, then Ctrl-C
-  await new Promise((r) => setTimeout(r, 1500));
-  const running = childrenOf(pidOf(bench.child));
+  const { bench, pid, dir } = await benchInWindow(
+    t,
+    'wsbench-sigint-',
+    { MODE: 'ws', CLIENTS: '4', DURATION: '60', RATE: 'max', WARMUP: '1' },
+    1500,
+  );
+  const running = childrenOf(pid);
   assert.ok(running.length >= 2, `server and client are running (children: ${running.join(', ')})`);
   bench.child.kill('SIGINT');
   const done = await bench.done;
@@ -65,7 +42,7 @@ test('SIGINT during the measured window stops server and client and keeps a part
   for (const pid of [result.placement.server.pid, result.placement.client.pid, ...running]) {
     assert.equal(isAlive(pid), false, `pid ${pid} was stopped`);
   }
-  assert.deepEqual(processesMentioning(tmp.dir), [], 'nothing left behind');
+  assert.deepEqual(processesMentioning(dir), [], 'nothing left behind');
   assert.ok(
     running.includes(result.placement.server.pid) && running.includes(result.placement.client.pid),
   );

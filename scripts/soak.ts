@@ -8,7 +8,7 @@ import path from 'node:path';
 import { defineFlags, parse, runMain, type Values } from '../protocol/cli.js';
 import { EXIT } from '../protocol/codes.js';
 import { MODE_NAMES, type ModeName } from '../protocol/modes.js';
-import { planOf, readConfig, RUN_FLAGS } from './lib/config.js';
+import { planOf, QUIET_RUN_FLAGS, readConfig, RUN_FLAGS } from './lib/config.js';
 import { fixed } from './lib/format.js';
 import type { ReportModel } from './lib/model.js';
 import { Progress } from './lib/progress.js';
@@ -82,10 +82,8 @@ export const SOAK_FLAGS = defineFlags({
     default: 0,
     parse: parse.number(0, 600_000),
   },
-  ...RUN_FLAGS,
+  ...QUIET_RUN_FLAGS,
   duration: { ...RUN_FLAGS.duration, parse: parse.number(1, 24 * 3600) },
-  httpLoad: { ...RUN_FLAGS.httpLoad, default: false },
-  prometheus: { ...RUN_FLAGS.prometheus, default: false },
 });
 
 type SoakSettings = Values<typeof SOAK_FLAGS>;

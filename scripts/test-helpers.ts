@@ -291,3 +291,39 @@ export function killTree(pid: number): void {
     // already gone
   }
 }
+
+/** A make bench (dist/scripts/bench.js) caught in its measured window. */
+export interface BenchInWindow {
+  bench: Running;
+  pid: number;
+  /** its RESULTS_DIR */
+  dir: string;
+}
+
+/**
+ * Starts make bench's script with `env` in a fresh RESULTS_DIR and resolves `settleMs` after it
+ * reports the measured window; when the test ends its process tree is killed (if it still runs)
+ * and the directory removed. For the fault tests (SIGINT, SIGKILL of the server mid-window).
+ */
+export async function benchInWindow(
+  t: { after(fn: () => unknown): void },
+  prefix: string,
+  env: Record<string, string>,
+  settleMs: number,
+): Promise<BenchInWindow> {
+  const tmp = await tempDir(prefix);
+  t.after(tmp.remove);
+  const bench = start('node', ['dist/scripts/bench.js'], {
+    PROMETHEUS: '0',
+    ...env,
+    RESULTS_DIR: tmp.dir,
+  });
+  const pid = bench.child.pid;
+  if (pid === undefined) throw new Error('bench has no pid (it did not start)');
+  t.after(() => {
+    if (bench.child.exitCode === null) killTree(pid);
+  });
+  await bench.waitForStderr(/measure: /, 60_000);
+  await new Promise((r) => setTimeout(r, settleMs));
+  return { bench, pid, dir: tmp.dir };
+}

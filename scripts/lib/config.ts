@@ -144,6 +144,16 @@ export const RUN_FLAGS = defineFlags({
   },
 });
 
+/**
+ * RUN_FLAGS with autocannon and Prometheus off unless asked for (compare, soak, the scenarios): on
+ * a 2-core box they would take CPU from the server or the client and blur what the run is about.
+ */
+export const QUIET_RUN_FLAGS = defineFlags({
+  ...RUN_FLAGS,
+  httpLoad: { ...RUN_FLAGS.httpLoad, default: false },
+  prometheus: { ...RUN_FLAGS.prometheus, default: false },
+});
+
 const MODE_FLAG = {
   long: 'mode',
   short: 'm',
@@ -245,11 +255,27 @@ export const CAPACITY_FLAGS = defineFlags({
   },
 });
 
+/** What client-bench does when the server closes every connection mid-run. */
+export const ON_SERVER_CLOSE_FLAG = {
+  long: 'on-server-close',
+  env: ['ON_SERVER_CLOSE'],
+  arg: 'P',
+  help: 'the server gone mid-run: abort (partial result, exit 3), or reconnect (the client reopens its connections until the server is back, e.g. restarted by its container restart policy, and reports the outage)',
+  default: 'abort' as 'abort' | 'reconnect',
+  parse: parse.oneOf(['abort', 'reconnect'] as const),
+};
+
+/** client-bench's flags for an ON_SERVER_CLOSE setting (none for the default, abort). */
+export function onServerCloseArgs(policy: 'abort' | 'reconnect'): string[] {
+  return policy === 'reconnect' ? ['--on-server-close', 'reconnect'] : [];
+}
+
 export const BENCH_FLAGS = defineFlags({
   mode: MODE_FLAG,
   rate: RATE_FLAG,
   ...RUN_FLAGS,
   ...CAPACITY_FLAGS,
+  onServerClose: ON_SERVER_CLOSE_FLAG,
 });
 
 export const COMPARE_FLAGS = defineFlags({
@@ -294,11 +320,7 @@ export const COMPARE_FLAGS = defineFlags({
     default: 300,
     parse: parse.int(1, 100_000_000),
   },
-  ...RUN_FLAGS,
-  // Off unless asked for: on a 2-core box Prometheus and autocannon would take CPU from the
-  // server or the client and blur the throughput the comparison is about.
-  httpLoad: { ...RUN_FLAGS.httpLoad, default: false },
-  prometheus: { ...RUN_FLAGS.prometheus, default: false },
+  ...QUIET_RUN_FLAGS,
 });
 
 export type RunSettings = Values<typeof RUN_FLAGS>;

@@ -35,6 +35,18 @@ export function runSummary(r: StoredResult): string {
   lines.push(
     `  server CPU ${fixed(r.server?.cpuCores)} cores (${fixed(perMsg, 3)} µs/msg), RSS max ${bytes(r.server?.rssMaxBytes)} · client CPU ${fixed(r.resources?.client?.cpuCores)} cores · placement ${where}`,
   );
+  const loss = r.serverLoss;
+  const restarts = r.bench?.docker?.server;
+  if (loss !== null && loss !== undefined && (loss.closed ?? 0) > 0)
+    lines.push(
+      `  server lost: ${loss.closed ?? 0} connections closed by the server at ${fixed(loss.firstCloseSec)} s of the window; ` +
+        (loss.outageSec !== null && loss.outageSec !== undefined
+          ? `every one receiving again after ${fixed(loss.outageSec)} s (outage)`
+          : `NOT recovered (${loss.receiving ?? 0} receiving again)`) +
+        (restarts !== undefined
+          ? `; server container restarted ${restarts.restarts ?? 0}x (policy ${restarts.restartPolicy ?? '?'})`
+          : ''),
+    );
   const h = r.http;
   if (h !== null && h !== undefined)
     lines.push(

@@ -96,6 +96,8 @@ export interface DockerBlock {
   network?: string;
   images: Record<string, unknown>;
   grafanaUrl: string;
+  /** the server container's restart policy and how often it restarted during the run */
+  server?: { container: string; restartPolicy: string; restarts: number };
 }
 
 export interface BenchBlock {
@@ -148,6 +150,8 @@ export interface RunFacts {
   docker?: DockerBlock;
   /** why the run failed (the orchestrator's view), null when it did not */
   failure: string | null;
+  /** What the client's last scraped metrics said when it died without a result (or null). */
+  lostClient?: string | null;
   interrupted: boolean;
   sloP99Ms: number;
   serverTimeline: Timeline | null;
@@ -196,7 +200,10 @@ export function abortReason(f: RunFacts): string | null {
   if (f.failure !== null) return f.failure;
   const c = f.clientExit;
   if (c !== null && c.code !== 0)
-    return `client-bench exited with code ${c.code}${c.signal !== null ? ` (${c.signal})` : ''}`;
+    return (
+      `client-bench exited with code ${c.code}${c.signal !== null ? ` (${c.signal})` : ''}` +
+      (f.clientResult === null && f.lostClient != null ? `; ${f.lostClient}` : '')
+    );
   return null;
 }
 

@@ -41,6 +41,8 @@ export interface RunOptions {
   prometheus?: boolean;
   /** the latency objective the verdict judges against (ms, p99 due → receive) */
   sloP99Ms?: number;
+  /** more client-bench flags (e.g. --on-server-close reconnect) */
+  clientArgs?: readonly string[];
 }
 
 export interface RunOutcome {
@@ -111,7 +113,8 @@ class RunState {
     const { plan, opts } = this;
     opts.progress.phase('connect', `client-bench opening ${plan.clients} connection(s)`);
     const metrics = opts.prometheus === true ? ['--metrics-port', '0'] : [];
-    const client = this.runtime.startClient(plan, server, this.ctx, this.placement, metrics);
+    const extra = [...metrics, ...(opts.clientArgs ?? [])];
+    const client = this.runtime.startClient(plan, server, this.ctx, this.placement, extra);
     this.client = client;
     this.timeline = new MetricsTimeline(`${server.httpBase}/metrics`).start(client.metricsPort);
     if (opts.prometheus === true && this.runtime.startPrometheus !== undefined) {
@@ -222,6 +225,10 @@ class RunState {
     const resources = await this.runtime.sample(window);
     const prom = await this.prometheus;
     const extra = (await this.runtime.extra?.(this.ctx, window)) ?? {};
+    const lostClient =
+      clientResult === null && this.client !== null
+        ? ((await this.runtime.lostClient?.(this.ctx, window)) ?? null)
+        : null;
     return {
       runtime: this.runtime.name,
       plan: this.plan,
@@ -247,6 +254,7 @@ class RunState {
       versions: versions(),
       ...(extra.docker !== undefined ? { docker: extra.docker } : {}),
       failure: this.failure,
+      lostClient,
       interrupted: this.interrupted,
       sloP99Ms: this.opts.sloP99Ms ?? 10,
       serverTimeline: this.timeline?.series(window.from) ?? null,

@@ -102,6 +102,8 @@ export class DockerRuntime implements Runtime {
   private serverSampler: ProcSampler | null = null;
   private clientSampler: ProcSampler | null = null;
   private readonly machine = new MachineSampler(os.cpus().length);
+  /** the server container and its RestartCount when the run started */
+  private serverContainer: { id: string; restartsAtStart: number } | null = null;
 
   constructor(private readonly opts: { manageServer?: boolean } = {}) {}
 
@@ -138,6 +140,11 @@ export class DockerRuntime implements Runtime {
       '\n',
     )[0];
     const pid = container !== undefined && container !== '' ? await nodePidOf(container) : null;
+    if (container !== undefined && container !== '')
+      this.serverContainer = {
+        id: container,
+        restartsAtStart: (await restartState(container))?.restarts ?? 0,
+      };
     if (pid !== null) this.serverSampler = new ProcSampler(pid, SAMPLE_MS).start();
     return {
       // host network: the client container reaches the server where the host does
@@ -268,9 +275,54 @@ export class DockerRuntime implements Runtime {
         network: NETWORK,
         images: await this.images(),
         grafanaUrl: this.grafanaLink(ctx.runId, this.started, Date.now()),
+        ...(await this.serverRestarts()),
       },
       prometheusUrl: this.promUrl,
     };
+  }
+
+  /**
+   * How often the server container restarted during the run (its restart policy at work after a
+   * crash): its CPU/RSS figures are then those of the first process only.
+   */
+  private async serverRestarts(): Promise<Pick<DockerBlock, 'server'>> {
+    const c = this.serverContainer;
+    const now = c !== null ? await restartState(c.id) : null;
+    if (c === null || now === null) return {};
+    return {
+      server: {
+        container: c.id.slice(0, 12),
+        restartPolicy: now.policy,
+        restarts: Math.max(0, now.restarts - c.restartsAtStart),
+      },
+    };
+  }
+
+  /**
+   * The client container died without its result (killed): its counters as the stack's Prometheus
+   * last scraped them (every second), from the window start to that scrape.
+   */
+  async lostClient(_ctx: RunContext, w: Window): Promise<string | null> {
+    const sel = `job="wsbench-client",run_id="${this.runId}"`;
+    try {
+      const [recv, gaps] = await Promise.all([
+        this.queryRange(`max(wsbench_client_messages_received_total{${sel}})`, w),
+        this.queryRange(`max(wsbench_client_gaps_total{${sel}})`, w),
+      ]);
+      const first = recv[0];
+      const last = recv[recv.length - 1];
+      if (first === undefined || last === undefined) return null;
+      const g = (gaps[gaps.length - 1]?.[1] ?? 0) - (gaps[0]?.[1] ?? 0);
+      const sec = last[0] - w.from / 1000;
+      const n = last[1] - first[1];
+      return (
+        `its last Prometheus scrape, ${sec.toFixed(1)} s into the window, counted ` +
+        `${Math.round(n).toLocaleString('en-US')} ticks received in the window (${Math.round(sec > 0 ? n / sec : 0).toLocaleString('en-US')}/s) and ${Math.round(g)} gaps; ` +
+        'latency percentiles and per-connection figures died with it'
+      );
+    } catch {
+      return null;
+    }
   }
 
   /** CPU (cores) and RSS of one Prometheus target over the window, like the native sampler. */
@@ -389,6 +441,21 @@ export class DockerRuntime implements Runtime {
     ]);
     return r.code === 0 && r.stdout.trim() !== '';
   }
+}
+
+/** A container's RestartCount and restart policy (docker inspect), or null. */
+async function restartState(id: string): Promise<{ restarts: number; policy: string } | null> {
+  const r = await runToEnd('docker', [
+    'inspect',
+    '-f',
+    '{{.RestartCount}} {{.HostConfig.RestartPolicy.Name}}',
+    id,
+  ]);
+  const [n, policy] = r.stdout.trim().split(' ');
+  const restarts = Number(n);
+  return r.code === 0 && Number.isInteger(restarts)
+    ? { restarts, policy: policy !== undefined && policy !== '' ? policy : 'no' }
+    : null;
 }
 
 async function label(ref: string, name: string): Promise<string | null> {

@@ -69,4 +69,9 @@ export interface Runtime {
     ctx: RunContext,
     window: Window,
   ): Promise<{ docker?: DockerBlock; prometheusUrl?: string }>;
+  /**
+   * When client-bench died without writing its result (e.g. its container was killed): what its
+   * last scraped metrics say about the window, one sentence for the abort reason; or null.
+   */
+  lostClient?(ctx: RunContext, window: Window): Promise<string | null>;
 }
