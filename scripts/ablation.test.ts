@@ -41,6 +41,7 @@ test('with a switch table: baseline, each alone, leave-one-out, all, the other l
       'all-serialize-once',
       'all-frame-once',
       'all',
+      'uws-none',
       'uws',
     ],
   );
@@ -49,6 +50,39 @@ test('with a switch table: baseline, each alone, leave-one-out, all, the other l
   assert.deepEqual(byName.get('all-pacer')?.serverArgs, ['--opt', 'serialize-once,frame-once']);
   assert.deepEqual(byName.get('uws')?.serverArgs, ['--opt', 'pubsub']);
   assert.equal(byName.get('uws')?.mode, 'uws');
+  assert.deepEqual(byName.get('uws-none')?.serverArgs, ['--opt', 'none']);
+  assert.equal(byName.get('uws-none')?.kind, 'library');
+});
+
+test('MODE=uws with the server’s own table: its switches, then ws naive and ws full', async () => {
+  const table = await loadSwitchTable();
+  assert.ok(table !== null, 'dist/server/opts.js exports OPTIMISATIONS');
+  assert.deepEqual(table.engines.uws, ['pacer', 'serialize-once', 'pubsub', 'cork']);
+  const configs = ablationConfigs('uws', table);
+  assert.deepEqual(
+    configs.map((c) => `${c.name}:${c.mode}:${c.serverArgs.join(' ')}`),
+    [
+      'baseline:uws:--opt none',
+      '+pacer:uws:--opt pacer',
+      '+serialize-once:uws:--opt serialize-once',
+      '+pubsub:uws:--opt pubsub',
+      '+cork:uws:--opt cork',
+      'all-pacer:uws:--opt serialize-once,pubsub,cork',
+      'all-serialize-once:uws:--opt pacer,pubsub,cork',
+      'all-pubsub:uws:--opt pacer,serialize-once,cork',
+      'all-cork:uws:--opt pacer,serialize-once,pubsub',
+      'all:uws:--opt pacer,serialize-once,pubsub,cork',
+      'ws-none:ws:--opt none',
+      'ws:ws:--opt pacer,serialize-once,frame-once,batch,nodelay',
+    ],
+  );
+  // MODE=ws ends with the uws library swap alone and combined.
+  assert.deepEqual(
+    ablationConfigs('ws', table)
+      .slice(-2)
+      .map((c) => `${c.name}:${c.mode}:${c.serverArgs.join(' ')}`),
+    ['uws-none:uws:--opt none', 'uws:uws:--opt pacer,serialize-once,pubsub,cork'],
+  );
 });
 
 test('without a switch table the configurations are the mode presets', () => {

@@ -103,7 +103,7 @@ export const FLAGS = defineFlags({
     short: 'O',
     env: ['OPTS'],
     arg: 'SET',
-    help: "ws engine optimisations (docs/server.md); preset = the mode's (ws-naive none, ws all)",
+    help: "optimisation switches (docs/server.md); preset = the mode's (ws-naive none, ws/uws all)",
     default: { preset: true },
     defaultText: 'preset',
     parse: parseOpts,

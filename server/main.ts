@@ -33,11 +33,6 @@ function readConfig(): ServerConfig | null {
     process.stdout.write(helpText());
     return null;
   }
-  if (parsed.config.mode === 'uws' && !parsed.config.opt.preset)
-    throw new UsageError(
-      'wsbench-server: --opt applies to the ws engine (ws-naive, ws); uws runs its preset: ' +
-        'expected preset (or no --opt) with --mode uws',
-    );
   return parsed.config;
 }
 

@@ -1,23 +1,38 @@
-// uws: uWebSockets.js pub/sub, one topic per symbol, HTTP and WebSocket on one App and port.
-// Each tick is encoded once (by the generator) and published as bytes; uWS copies it once and
-// fans it out in C++. uWS drops silently over maxBackpressure (20.30 has no `dropped` event), so
-// this mode enforces --max-backpressure itself and counts: at most every millisecond it reads
-// each socket's buffered amount; a slow client is paused (unsubscribed from its topics, each tick
-// of its symbols counted as a drop, resubscribed in `drain` below half the limit) or closed (1008).
+// uws: uWebSockets.js, HTTP and WebSocket on one App and port, with the design's optimisations as
+// independent switches (server/opts.ts, --opt; `uws` = all of them, `--opt none` = the seed's naive
+// server ported to uWS as is):
+// - pubsub: one topic per symbol, each tick `app.publish`ed once and fanned out by uWS in C++;
+//   else per tick a loop over its subscribers calling `ws.send` per client (the naive port);
+// - serialize-once: the generator's pre-encoded payload (encoded once per tick); else
+//   JSON.stringify of the tick (tick-json.ts, the ws engine's same function) per client, or with
+//   pubsub per published tick (one message goes to all of a topic's subscribers);
+// - pacer: the hrtime schedule (--pacer auto = sleep), else the seed's setInterval(1 ms);
+// - cork (per-client path only): one `ws.cork` per client per turn holding all its due ticks, else
+//   one uncorked send (one write) per tick. With pubsub uWS sends each subscriber's messages itself.
+// uWS drops silently over maxBackpressure (20.30 has no `dropped` event), so this mode enforces
+// --max-backpressure itself and counts. With pubsub: at most every millisecond it reads each
+// socket's buffered amount; per client: before each send (cork: before each client's turn). A slow
+// client is paused (pubsub: unsubscribed from its topics; each tick of its symbols counted as a
+// drop; resubscribed/resumed in `drain` below half the limit) or closed (1008).
 // uWS's own limit is set a margin above ours as a safety net that our check never reaches.
 import type * as UWS from 'uWebSockets.js';
 import type { TickBatch } from './generator.js';
 import { CLOSE } from '../protocol/codes.js';
+import { headerLength } from '../protocol/framing.js';
 import { handlerFailed } from './guard.js';
 import { HttpRoutes, type HttpReply } from './http.js';
 import { ModeUnavailableError, type BroadcastMode, type ModeContext } from './mode.js';
+import type { PacerKind } from './pacer.js';
 import { Session } from './session.js';
+import { stringifyTick } from './tick-json.js';
 import { loadUws } from './uws-loader.js';
 
 type UwsModule = typeof UWS;
 /** uWS's own backpressure limit = ours + this margin (our check runs at least every ms). */
 const UWS_LIMIT_MARGIN = 1 << 20;
 const CHECK_INTERVAL_NS = 1_000_000n;
+/** uWS WebSocket.send() result: dropped (over uWS's own maxBackpressure). */
+const SEND_DROPPED = 2;
 
 /**
  * uWS's own payload limit: 4x ours (at least 64 KiB, at most the 16 MiB flag maximum). Frames up
@@ -44,6 +59,8 @@ interface UwsClient {
   closed: boolean;
   /** Unsubscribed from its topics because its backlog exceeded the limit (policy drop). */
   paused: boolean;
+  /** Over the limit under --slow-client close: to be ended (1008) after this turn. */
+  slow: boolean;
 }
 interface UserData {
   client?: UwsClient;
@@ -63,7 +80,10 @@ export function createUwsMode(ctx: ModeContext): BroadcastMode {
 }
 
 export class UwsMode implements BroadcastMode {
-  readonly defaultPacer = 'sleep' as const;
+  readonly defaultPacer: PacerKind;
+  private readonly pubsub: boolean;
+  private readonly serializeOnce: boolean;
+  private readonly cork: boolean;
   private readonly app: UWS.TemplatedApp;
   private listenSocket: UWS.us_listen_socket | null = null;
   private clients: UwsClient[] = [];
@@ -76,11 +96,17 @@ export class UwsMode implements BroadcastMode {
   /** (client, symbol) subscriptions, paused ones included. */
   private subscriptions = 0;
   private closing = false;
+  /** Per-client path: clients over the limit under --slow-client close, ended after the turn. */
+  private readonly toClose: UwsClient[] = [];
 
   constructor(
     private readonly ctx: ModeContext,
     private readonly uws: UwsModule,
   ) {
+    this.pubsub = ctx.opts.includes('pubsub');
+    this.serializeOnce = ctx.opts.includes('serialize-once');
+    this.cork = ctx.opts.includes('cork');
+    this.defaultPacer = ctx.opts.includes('pacer') ? 'sleep' : 'interval';
     const n = ctx.generator.symbols.length;
     this.subscribers = new Float64Array(n);
     this.pausedSubscribers = new Float64Array(n);
@@ -129,7 +155,7 @@ export class UwsMode implements BroadcastMode {
     const session = new Session(symbols, stats, (i, on) => {
       this.subscriptionChanged(c, i, on);
     });
-    const c: UwsClient = { ws, session, closed: false, paused: false };
+    const c: UwsClient = { ws, session, closed: false, paused: false, slow: false };
     ws.getUserData().client = c;
     this.clients.push(c);
     stats.connections++;
@@ -152,7 +178,7 @@ export class UwsMode implements BroadcastMode {
       return;
     }
     add(this.subscribers, i, d);
-    if (c.closed) return;
+    if (c.closed || !this.pubsub) return;
     if (on) c.ws.subscribe(this.topic(i));
     else c.ws.unsubscribe(this.topic(i));
   }
@@ -234,7 +260,7 @@ export class UwsMode implements BroadcastMode {
       if (mask[i] === 0) continue;
       add(this.subscribers, i, -1);
       add(this.pausedSubscribers, i, 1);
-      c.ws.unsubscribe(this.topic(i));
+      if (this.pubsub) c.ws.unsubscribe(this.topic(i));
     }
     c.paused = true;
   }
@@ -246,30 +272,154 @@ export class UwsMode implements BroadcastMode {
       if (mask[i] === 0) continue;
       add(this.pausedSubscribers, i, -1);
       add(this.subscribers, i, 1);
-      c.ws.subscribe(this.topic(i));
+      if (this.pubsub) c.ws.subscribe(this.topic(i));
     }
   }
 
   broadcast(batch: TickBatch): void {
+    if (this.pubsub) this.publish(batch);
+    else this.sendPerClient(batch);
+  }
+
+  /** pubsub: each tick published once to its symbol's topic; uWS fans it out. */
+  private publish(batch: TickBatch): void {
     const { stats } = this.ctx;
     const frames = batch.frames;
     const offsets = batch.offsets;
+    if (this.serializeOnce) stats.serializations += batch.count;
     for (let t = 0; t < batch.count; t++) {
       const sym = batch.symbolIndex[t] ?? 0;
       const subs = this.subscribers[sym] ?? 0;
       stats.droppedBackpressure += this.pausedSubscribers[sym] ?? 0;
       if (subs === 0) continue;
-      const end = offsets[t + 1] ?? 0;
-      // The payload without our frame header; uWS frames it and copies it before returning.
-      this.app.publish(this.topic(sym), frames.subarray(batch.payloadStart(t), end), false);
+      if (this.serializeOnce) {
+        const end = offsets[t + 1] ?? 0;
+        // The payload without our frame header; uWS frames it and copies it before returning.
+        this.app.publish(this.topic(sym), frames.subarray(batch.payloadStart(t), end), false);
+        stats.bytesSent += subs * (end - (offsets[t] ?? 0));
+      } else {
+        // One message goes to every subscriber, so one stringify per published tick.
+        const msg = this.stringify(batch, t);
+        this.app.publish(this.topic(sym), msg, false);
+        stats.bytesSent += subs * (msg.length + headerLength(msg.length));
+      }
       stats.messagesSent += subs;
-      stats.bytesSent += subs * (end - (offsets[t] ?? 0));
     }
     const now = process.hrtime.bigint();
     if (now - this.lastCheckNs >= CHECK_INTERVAL_NS) {
       this.lastCheckNs = now;
       this.checkBackpressure();
     }
+  }
+
+  private stringify(batch: TickBatch, t: number): string {
+    const tick = batch.ticks[t];
+    if (tick === undefined) throw new RangeError(`no tick ${t} in the batch`);
+    this.ctx.stats.serializations++;
+    return stringifyTick(tick);
+  }
+
+  /**
+   * Without pubsub: the seed's naive fan-out on uWS. Uncorked: per tick, a loop over the
+   * clients, one ws.send per subscribed client. Corked: per client, one ws.cork holding all its
+   * ticks of the turn. The backlog is checked before each send (corked: before each client's).
+   */
+  private sendPerClient(batch: TickBatch): void {
+    const { stats } = this.ctx;
+    if (this.serializeOnce) stats.serializations += batch.count;
+    const clients = this.clients;
+    if (this.cork) {
+      for (const c of clients) {
+        if (c.closed || c.session.subs.count === 0) continue;
+        if (!c.paused && !this.overLimit(c)) {
+          const out: { sent: number; err: Error | null } = { sent: 0, err: null };
+          c.ws.cork(() => {
+            // uWS does not catch exceptions from its callbacks: carry one out of the cork.
+            try {
+              out.sent = this.sendTicks(c, batch);
+            } catch (e) {
+              out.err = e instanceof Error ? e : new Error('cork: a non-Error was thrown');
+            }
+          });
+          if (out.err !== null) throw out.err;
+          if (out.sent > 0) stats.socketWrites++;
+          continue;
+        }
+        stats.droppedBackpressure += this.ticksFor(c, batch);
+      }
+    } else {
+      for (let t = 0; t < batch.count; t++) {
+        const sym = batch.symbolIndex[t] ?? 0;
+        for (const c of clients) {
+          if (c.closed || c.session.subs.mask[sym] !== 1) continue;
+          if (c.slow) stats.droppedClosed++;
+          else if (c.paused) stats.droppedBackpressure++;
+          else if (this.overLimit(c)) stats.droppedBackpressure++;
+          else if (this.sendTick(c, batch, t)) stats.socketWrites++;
+        }
+      }
+    }
+    // end() runs the close handler synchronously (it leaves `clients`), hence after the loops.
+    if (this.toClose.length === 0) return;
+    const slow = this.toClose.splice(0);
+    for (const c of slow) this.closeSlow(c);
+  }
+
+  /** Whether c's backlog exceeds the limit; if so it is paused (drop) or marked slow (close). */
+  private overLimit(c: UwsClient): boolean {
+    const { config } = this.ctx;
+    if (c.ws.getBufferedAmount() <= config.maxBackpressure) return false;
+    if (config.slowClient === 'drop') this.pause(c);
+    else {
+      c.slow = true;
+      this.toClose.push(c);
+    }
+    return true;
+  }
+
+  private closeSlow(c: UwsClient): void {
+    this.ctx.stats.slowClientCloses++;
+    if (!c.closed) c.ws.end(CLOSE.policy, 'slow client');
+  }
+
+  /** How many ticks of the batch c is subscribed to. */
+  private ticksFor(c: UwsClient, batch: TickBatch): number {
+    const mask = c.session.subs.mask;
+    let n = 0;
+    for (let t = 0; t < batch.count; t++) if (mask[batch.symbolIndex[t] ?? 0] === 1) n++;
+    return n;
+  }
+
+  /** Inside c's cork: each of its ticks of the batch; returns how many went out. */
+  private sendTicks(c: UwsClient, batch: TickBatch): number {
+    const mask = c.session.subs.mask;
+    let sent = 0;
+    for (let t = 0; t < batch.count; t++)
+      if (mask[batch.symbolIndex[t] ?? 0] === 1 && this.sendTick(c, batch, t)) sent++;
+    return sent;
+  }
+
+  /** One ws.send of tick t to c; counts it as sent, or dropped when uWS refused it. */
+  private sendTick(c: UwsClient, batch: TickBatch, t: number): boolean {
+    const { stats } = this.ctx;
+    let result: number;
+    let bytes: number;
+    if (this.serializeOnce) {
+      const end = batch.offsets[t + 1] ?? 0;
+      result = c.ws.send(batch.frames.subarray(batch.payloadStart(t), end), false);
+      bytes = end - (batch.offsets[t] ?? 0);
+    } else {
+      const msg = this.stringify(batch, t);
+      result = c.ws.send(msg, false);
+      bytes = msg.length + headerLength(msg.length);
+    }
+    if (result === SEND_DROPPED) {
+      stats.droppedBackpressure++;
+      return false;
+    }
+    stats.messagesSent++;
+    stats.bytesSent += bytes;
+    return true;
   }
 
   /** Pauses (drop) or closes (close) every client whose backlog exceeds the limit. */

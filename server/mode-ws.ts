@@ -13,12 +13,12 @@
 import type { Socket } from 'node:net';
 import { WebSocket } from 'ws';
 import { frameText, headerLength } from '../protocol/framing.js';
-import type { Tick } from '../protocol/tick.js';
 import type { TickBatch } from './generator.js';
 import type { BroadcastMode, ModeContext } from './mode.js';
-import type { WsOpt } from './opts.js';
+import type { Opt } from './opts.js';
 import type { PacerKind } from './pacer.js';
 import type { Subscriptions } from './session.js';
+import { stringifyTick } from './tick-json.js';
 import { WsServer } from './ws-server.js';
 
 /** ws keeps its net.Socket in a private field; we write pre-built frames to it directly. */
@@ -40,18 +40,6 @@ interface Subset {
   frames: number;
 }
 
-/** The seed's hot path: a fresh object and a fresh string per client. */
-function stringify(tick: Tick): string {
-  return JSON.stringify({
-    type: 'tick',
-    symbol: tick.symbol,
-    seq: tick.seq,
-    price: tick.price,
-    size: tick.size,
-    ts: tick.ts,
-  });
-}
-
 export class WsEngine implements BroadcastMode {
   readonly defaultPacer: PacerKind;
   private readonly server: WsServer;
@@ -65,7 +53,7 @@ export class WsEngine implements BroadcastMode {
 
   constructor(
     private readonly ctx: ModeContext,
-    opts: readonly WsOpt[],
+    opts: readonly Opt[],
   ) {
     this.serializeOnce = opts.includes('serialize-once');
     this.frameOnce = opts.includes('frame-once');
@@ -205,7 +193,7 @@ export class WsEngine implements BroadcastMode {
         const tick = batch.ticks[t];
         let text: string | null = null;
         if (!serializeOnce && tick !== undefined) {
-          text = stringify(tick);
+          text = stringifyTick(tick);
           stats.serializations++;
         }
         if (frameOnce) {

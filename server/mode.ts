@@ -3,14 +3,14 @@ import type { ServerConfig } from './config.js';
 import type { Generator, TickBatch } from './generator.js';
 import type { HttpRoutes } from './http.js';
 import type { ServerStats } from './metrics.js';
-import type { WsOpt } from './opts.js';
+import type { Opt } from './opts.js';
 import type { PacerKind } from './pacer.js';
 import type { SymbolTable } from './session.js';
 
 export interface ModeContext {
   config: ServerConfig;
   /** The optimisation switches this server runs with (opts.ts). */
-  opts: readonly WsOpt[];
+  opts: readonly Opt[];
   generator: Generator;
   symbols: SymbolTable;
   stats: ServerStats;

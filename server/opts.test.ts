@@ -80,7 +80,7 @@ describe('ws engine switches (--opt)', () => {
     });
   }
 
-  it('a bad --opt and --opt with uws are refused, naming what is allowed', async () => {
+  it('a bad --opt and a ws switch with uws are refused, naming what is allowed', async () => {
     const bad = await runServer(['--opt', 'batch,warp']);
     assert.equal(bad.code, 2);
     assert.match(
@@ -89,6 +89,9 @@ describe('ws engine switches (--opt)', () => {
     );
     const uws = await runServer(['--mode', 'uws', '--opt', 'batch']);
     assert.equal(uws.code, 2);
-    assert.match(uws.stderr, /--opt applies to the ws engine .* expected preset/);
+    assert.match(
+      uws.stderr,
+      /invalid --opt "batch" with --mode uws: "batch" is not a switch of uws; expected .*pubsub/,
+    );
   });
 });

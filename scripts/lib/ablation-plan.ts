@@ -1,7 +1,8 @@
 // Which server configurations an ablation runs, and in what order. With the server's switch table
 // (an engine per library, each optimisation a switch of `--opt`): the baseline (no switch), each
-// switch alone, all but each one (leave-one-out), all, and the other library's full preset at the
-// end of the waterfall. Without a switch table the configurations are the mode presets (ws-naive →
+// switch alone, all but each one (leave-one-out), all, and the other library at the end of the
+// waterfall: its naive set (`<lib>-none`, the library swap alone, when it has switches) and its
+// full set (the swap combined). Without a switch table the configurations are the mode presets (ws-naive →
 // ws → uws), so the command, its table and its chart already work and only gain rows later.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -12,7 +13,7 @@ import { repoRoot } from './versions.js';
 export type ConfigKind = 'baseline' | 'alone' | 'leave-one-out' | 'all' | 'library';
 
 export interface AblationConfig {
-  /** unique, short: "baseline", "+pacer", "all-pacer", "all", "uws" */
+  /** unique, short: "baseline", "+pacer", "all-pacer", "all", "uws-none", "uws" */
   name: string;
   kind: ConfigKind;
   /** the switch this configuration isolates (alone / leave-one-out), else null */
@@ -103,6 +104,17 @@ export function ablationConfigs(mode: ModeName, table: SwitchTable | null): Abla
   const lib = libraryOf(mode);
   if (lib !== null) {
     const libOpts = table.engines[lib];
+    // With switches on both engines, the library swap alone too: the other engine's naive set,
+    // against this engine's baseline (the full sets against each other are all vs the last row).
+    if (libOpts !== undefined && libOpts.length > 0)
+      configs.push({
+        name: `${lib}-none`,
+        kind: 'library',
+        opt: null,
+        mode: lib,
+        serverArgs: arg([]),
+        opts: [],
+      });
     configs.push({
       name: lib,
       kind: 'library',
