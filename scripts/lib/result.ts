@@ -233,7 +233,10 @@ function abortedBlock(
   if (parts.length === 0) return null;
   const measured = base.throughput?.windowSec ?? 0;
   const missing = f.plan.duration - measured;
-  if (missing > 0.5 && !f.interrupted) {
+  if (f.clientResult === null && f.lostClient != null && !f.interrupted) {
+    // the client died: its scraped counters (in the reason) are all that is left of its window
+    parts.push(`lost: client-bench's own result of the ${f.plan.duration} s window`);
+  } else if (missing > 0.5 && !f.interrupted) {
     const rate = base.throughput?.msgsPerSec ?? 0;
     parts.push(
       `lost: ${missing.toFixed(1)} s of the planned ${f.plan.duration} s window were not measured` +

@@ -192,7 +192,7 @@ export class DockerRuntime implements Runtime {
       'client',
       '--url', server.wsUrl, '--clients', String(plan.clients),
       '--duration', String(plan.duration), '--warmup', String(plan.warmup),
-      ...metricsArgs, '--run-id', ctx.runId,
+      ...metricsArgs, ...extraArgs, '--run-id', ctx.runId,
       '--out', `${CONTAINER_RESULTS}/${runName}/client-result.json`,
     ];
     // Not detached and on the terminal: a Ctrl-C reaches compose too, which stops the container.
