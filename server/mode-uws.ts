@@ -122,14 +122,24 @@ export class UwsMode implements BroadcastMode {
       closeOnBackpressureLimit: 0,
       idleTimeout: 120,
       sendPingsAutomatically: true,
+      // uWS does not catch exceptions from its callbacks (a throw ends the process): open and
+      // drain are guarded here, message and close in their methods.
       open: (ws) => {
-        this.open(ws);
+        try {
+          this.open(ws);
+        } catch (err) {
+          this.handlerThrew('open', ws, err);
+        }
       },
       message: (ws, message, isBinary) => {
         this.message(ws, message, isBinary);
       },
       drain: (ws) => {
-        this.drain(ws);
+        try {
+          this.drain(ws);
+        } catch (err) {
+          this.handlerThrew('drain', ws, err);
+        }
       },
       close: (ws, code) => {
         this.closed(ws, code);
@@ -200,9 +210,24 @@ export class UwsMode implements BroadcastMode {
     }
   }
 
+  /** open or drain threw: counted and logged (guard.ts), and that connection closed with 1011. */
+  private handlerThrew(handler: 'open' | 'drain', ws: UWS.WebSocket<UserData>, err: unknown): void {
+    handlerFailed(this.ctx.stats, this.ctx.log, handler, err);
+    const c = ws.getUserData().client;
+    if (c?.closed === true) return;
+    if (c) c.closed = true;
+    try {
+      ws.end(CLOSE.internalError, 'internal error');
+    } catch {
+      // already closed inside uWS: nothing left to end
+    }
+  }
+
   private drain(ws: UWS.WebSocket<UserData>): void {
     const c = ws.getUserData().client;
-    if (!c || c.closed || !c.paused) return;
+    if (!c || c.closed) return;
+    c.session.drained();
+    if (!c.paused) return;
     if (ws.getBufferedAmount() < this.ctx.config.maxBackpressure / 2) this.resume(c);
   }
 

@@ -8,7 +8,7 @@ import {
   parseCommand,
   type ErrorCode,
 } from '../protocol/index.js';
-import { InjectedFault, injectedFault } from './guard.js';
+import { InjectedFault, injectedFault, type ArmedFault } from './guard.js';
 import type { ServerStats } from './metrics.js';
 
 /** The server's symbols with a name -> index lookup, built once. */
@@ -63,7 +63,7 @@ export type SubscriptionListener = (symbolIndex: number, subscribed: boolean) =>
 export class Session {
   readonly subs: Subscriptions;
   /** Test-only (WSBENCH_TEST_FAULT): clear() throws, as a buggy close handler would. */
-  private faultOnClose = false;
+  private armedFault: ArmedFault | null = null;
 
   constructor(
     private readonly table: SymbolTable,
@@ -88,7 +88,7 @@ export class Session {
 
   /** Handles one text frame and returns the reply frame's text. */
   text(text: string): string {
-    if (injectedFault(text)) this.faultOnClose = true;
+    this.armedFault = injectedFault(text) ?? this.armedFault;
     const r = parseCommand(text, this.table.known);
     if (!r.ok) return this.error(r.code, r.message);
     const cmd = r.command;
@@ -107,12 +107,17 @@ export class Session {
     return encodeSubscribed(on ? 'subscribed' : 'unsubscribed', cmd.symbols);
   }
 
+  /** Test-only (guard.ts): throws when `<token>:drain` armed this connection's drain handler. */
+  drained(): void {
+    if (this.armedFault === 'drain') throw new InjectedFault('injected fault in the drain handler');
+  }
+
   /** Drops every subscription (on close), reporting each change. */
   clear(): void {
     for (let i = 0; i < this.subs.size; i++) {
       if (this.subs.set(i, false) && this.onChange) this.onChange(i, false);
     }
     this.subs.rekey();
-    if (this.faultOnClose) throw new InjectedFault('injected fault in the close handler');
+    if (this.armedFault === 'close') throw new InjectedFault('injected fault in the close handler');
   }
 }
