@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { runCapacity, stepPasses } from './lib/capacity.js';
+import { CLIENT_PROBES, runCapacity, stepPasses } from './lib/capacity.js';
 import { allowedCpus, hasTaskset, start } from './lib/proc.js';
 import { Progress } from './lib/progress.js';
 import type { RunPlan } from './lib/result.js';
@@ -158,6 +158,45 @@ test('capacity: the search finds a rate that holds when re-run alone', async (t)
     tries.push(`${again.result.verdict.summary} (${again.result.verdict.reasons.join('; ')})`);
   }
   assert.ok(held, `re-run alone holds: ${tries.join(' | ')}`);
+});
+
+test('capacity: a step the client fails is probed past before the search bisects below it', async (t) => {
+  const dir = await tmp(t);
+  const notes: string[] = [];
+  // A client that burns 200 µs per frame saturates somewhere in the ramp, and at every rate above.
+  const cap = await runCapacity({
+    mode: 'uws',
+    vary: 'rate',
+    clients: 2,
+    rate: 250,
+    base: { duration: 1.5, warmup: 0.5, symbols: 8, httpLoad: false, httpConnections: 1 },
+    sloP99Ms: 2000,
+    budgetS: 60,
+    precision: 0.25,
+    dir,
+    capacityId: 'test',
+    runtime: () => new NativeRuntime(PLACE),
+    clientArgs: ['--burn-ns', '200000'],
+    note: (l) => notes.push(l),
+  });
+  const log = notes.join('\n');
+  t.diagnostic(log);
+  const first = cap.steps.findIndex((s) => !s.pass && s.limit === 'client');
+  assert.ok(first > 0, `a passing step, then one the client failed:\n${log}`);
+  const failed = cap.steps[first];
+  assert.ok(failed !== undefined);
+  // the next steps double past it (while they fail on the client too), then the search goes below
+  const next = cap.steps.slice(first + 1, first + 1 + CLIENT_PROBES);
+  assert.ok(next.length > 0, log);
+  next.forEach((s, i) => {
+    if (i === 0 || next[i - 1]?.pass === false)
+      assert.equal(s.rate, failed.rate * 2 ** (i + 1), `probe ${i + 1} doubles:\n${log}`);
+  });
+  assert.match(log, /failed on the client: probing/);
+  if (next.every((s) => !s.pass)) {
+    assert.ok(cap.best !== null && cap.best.ticksPerSec < failed.rate, log);
+    assert.equal(cap.lowerBound, true, 'the client was the limit: a lower bound');
+  }
 });
 
 test('capacity: a step with a late p99 fails with that reason', async (t) => {

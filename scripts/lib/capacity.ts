@@ -101,6 +101,8 @@ export interface CapacityOptions {
   runtime: () => Runtime;
   signal?: AbortSignal;
   command?: string | null;
+  /** more client-bench flags for every step (e.g. --burn-ns in a test) */
+  clientArgs?: readonly string[];
   /** progress lines (stderr) */
   note: (line: string) => void;
 }
@@ -153,6 +155,12 @@ function stepOf(n: number, r: BenchResult, dir: string, exitCode: number, plan: 
   };
 }
 
+/**
+ * A step the client fails (client saturated) is no evidence about the server: the search probes
+ * this many doublings above it before it bisects below it.
+ */
+export const CLIENT_PROBES = 2;
+
 export async function runCapacity(o: CapacityOptions): Promise<CapacityResult> {
   const started = Date.now();
   const steps: Step[] = [];
@@ -165,6 +173,8 @@ export async function runCapacity(o: CapacityOptions): Promise<CapacityResult> {
   let lastStepS = o.base.warmup + o.base.duration + STEP_OVERHEAD_S;
   const max = MAX[o.vary];
   const unit = o.vary === 'rate' ? 'ticks/s' : 'clients';
+  let probing: number | null = null; // the first client-failed step being probed past
+  let probes = 0;
 
   for (;;) {
     if (o.signal?.aborted === true) {
@@ -196,6 +206,7 @@ export async function runCapacity(o: CapacityOptions): Promise<CapacityResult> {
         sloP99Ms: o.sloP99Ms,
         prometheus: false,
         command: o.command ?? null,
+        ...(o.clientArgs !== undefined ? { clientArgs: o.clientArgs } : {}),
       });
       placement ??= out.result.placement;
       step = stepOf(n, out.result, path.relative(o.dir, dir), out.exitCode, plan);
@@ -218,8 +229,30 @@ export async function runCapacity(o: CapacityOptions): Promise<CapacityResult> {
         `${step.pass ? 'pass' : `FAIL (${step.summary})`}; p99 ${us(step.p99Us)}, server ${fixed(step.serverCpuCores)} / client ${fixed(step.clientCpuCores)} cores · ${seconds(left)} of budget left`,
     );
 
-    if (step.pass) lo = Math.max(lo ?? 0, x);
-    else hi = Math.min(hi ?? Infinity, x);
+    if (step.pass) {
+      lo = Math.max(lo ?? 0, x);
+      probing = null;
+      probes = 0;
+    } else if (
+      step.limit === 'client' &&
+      lo !== null &&
+      hi === null &&
+      probes < CLIENT_PROBES &&
+      x < max
+    ) {
+      // The client failed this step, not the server: no evidence about the server's edge. A
+      // server that only just keeps up writes every tick alone (one read per frame for the
+      // client); a busier one coalesces and relieves the client, so look above before bisecting.
+      probing ??= x;
+      probes++;
+      x = Math.min(max, x * 2);
+      o.note(`step ${n} failed on the client: probing ${si(x)} ${unit} before bisecting below it`);
+      continue;
+    } else {
+      hi = Math.min(hi ?? Infinity, probing ?? x);
+      probing = null;
+      probes = 0;
+    }
     if (lo !== null && hi !== null && (hi - lo) / lo <= o.precision) break;
     if (hi === null) {
       if (x >= max) {
@@ -245,7 +278,11 @@ export async function runCapacity(o: CapacityOptions): Promise<CapacityResult> {
     (b, s) => (b === null || s.expectedMsgsPerSec > b.expectedMsgsPerSec ? s : b),
     null,
   );
-  const failing = steps.filter((s) => !s.pass && s.limit !== 'aborted');
+  const axisOf = (s: Step): number => (o.vary === 'rate' ? s.rate : s.clients);
+  const allFailing = steps.filter((s) => !s.pass && s.limit !== 'aborted');
+  // Steps below the best that failed on the client (probed past) are not the server's edge.
+  const failing = allFailing.filter((s) => bestStep === null || axisOf(s) > axisOf(bestStep));
+  const below = allFailing.filter((s) => !failing.includes(s));
   const failStep = failing.reduce<Step | null>(
     (b, s) => (b === null || s.expectedMsgsPerSec < b.expectedMsgsPerSec ? s : b),
     null,
@@ -272,7 +309,10 @@ export async function runCapacity(o: CapacityOptions): Promise<CapacityResult> {
       : `${lowerBound ? 'at least ' : ''}${si(axisValue(bestStep))} ${unit} (${si(bestStep.expectedMsgsPerSec)} deliveries/s) within p99 ${o.sloP99Ms} ms` +
         (failStep !== null
           ? `; limit at ${si(axisValue(failStep))} ${unit}: ${failStep.summary}`
-          : `; no step failed (stopped: ${stoppedBy})`);
+          : `; no step above it failed (stopped: ${stoppedBy})`) +
+        (below.length > 0
+          ? `; lower step(s) failed too, probed past: ${below.map((s) => `${si(axisValue(s))} (${s.limit})`).join(', ')}`
+          : '');
   return {
     kind: 'capacity',
     capacityId: o.capacityId,
