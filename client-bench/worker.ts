@@ -200,8 +200,21 @@ class BenchWorker implements ConnectionEvents {
       return;
     }
     if (this.closing) return;
-    const why = `connection closed by the server: code ${code}${error !== null ? ` (${error.message})` : ''}`;
     const type = (error as { code?: string } | null)?.code === 'EPROTO' ? 'protocol' : 'disconnect';
+    this.serverClosed(c, code, error, type);
+  }
+
+  /**
+   * The server closed an open connection: counted (error type, close code), then reopened when
+   * --on-server-close reconnect takes it, else reported to the main thread (abort policy).
+   */
+  private serverClosed(
+    c: Connection,
+    code: number,
+    error: Error | null,
+    type: 'protocol' | 'disconnect',
+  ): void {
+    const why = `connection closed by the server: code ${code}${error !== null ? ` (${error.message})` : ''}`;
     c.tally.error(type, why);
     c.tally.closes.set(code, (c.tally.closes.get(code) ?? 0) + 1);
     if (this.serverLost(c, code)) return;
@@ -240,16 +253,7 @@ class BenchWorker implements ConnectionEvents {
       }, delay);
       return;
     }
-    const why = `connection closed by the server: code ${code}${error !== null ? ` (${error.message})` : ''}`;
-    c.tally.error('disconnect', why);
-    c.tally.closes.set(code, (c.tally.closes.get(code) ?? 0) + 1);
-    if (this.serverLost(c, code)) return;
-    this.post({
-      kind: 'open-count',
-      worker: this.init.workerIndex,
-      open: this.open,
-      lastClose: why,
-    });
+    this.serverClosed(c, code, error, 'disconnect');
   }
 
   /**
