@@ -118,6 +118,7 @@ test('the overview compares modes on every question the issue asks', () => {
     'process_cpu_seconds_total', // CPU cores
     'process_resident_memory_bytes',
     'nodejs_heap_size_used_bytes',
+    'wsbench_server_heap_live_bytes', // leak vs garbage
     'nodejs_external_memory_bytes',
     'nodejs_eventloop_lag_p99_seconds',
     'nodejs_gc_duration_seconds_sum',

@@ -379,13 +379,19 @@ export const OVERVIEW: Section[] = [
       },
       {
         title: 'V8 heap used',
-        description: 'nodejs_heap_size_used_bytes (main thread isolate).',
+        description:
+          'nodejs_heap_size_used_bytes (main thread isolate; rises and falls with garbage). ' +
+          "Server live heap: wsbench_server_heap_live_bytes, the old generation right after each major GC, what survived it; a rising line is retained objects (a leak), heap used's peaks rising with it flat is V8 letting more garbage pile up between collections.",
         type: 'timeseries',
         unit: 'bytes',
         queries: [
           {
             expr: `max by (mode) (nodejs_heap_size_used_bytes{${SRV}})`,
             legend: 'server {{mode}}',
+          },
+          {
+            expr: `max by (mode) (wsbench_server_heap_live_bytes{${SRV}})`,
+            legend: 'server {{mode}} live (after major GC)',
           },
           {
             expr: `max by (mode, run_id) (nodejs_heap_size_used_bytes{${CLI}})`,

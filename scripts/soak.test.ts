@@ -11,6 +11,7 @@ import type { SoakFile } from './soak.js';
 
 const LIMITS: SoakLimits = {
   maxSlopeMbPerHour: 20,
+  maxLiveSlopeMbPerHour: 5,
   maxP99Growth: 2,
   sloP99Ms: null,
   minLeakSeconds: 300,
@@ -56,6 +57,11 @@ function samples(
     at: i * stepSec * 1000,
     rssBytes: rss(i * stepSec),
     heapUsedBytes: 10e6,
+    heapTotalBytes: 20e6,
+    externalBytes: 3e6,
+    heapLiveBytes: 7e6,
+    // a major GC every other sample
+    majorGcs: Math.floor(i / 2),
     loopLagP99Ms: 1,
     sentPerSec: 1000,
     droppedPerSec: 0,
@@ -95,6 +101,47 @@ test('verdicts: stable, leak, too short to call a leak, unstable with gaps', () 
   assert.match(gaps.reasons.join(), /60 gaps/);
 });
 
+// RSS over 30 min (samples every 30 s) that climbs 60 -> 100 MB in steps for the first 10 min
+const warmUp = (t: number): number => (t < 600 ? 60e6 + (40e6 * Math.floor(t / 150)) / 4 : 100e6);
+
+test('an RSS rise that levelled off with a flat live heap is noted, not called a leak', () => {
+  const s = summariseSoak(samples(60, 30, warmUp), LIMITS);
+  assert.ok((s.rss.mbPerHour ?? 0) > LIMITS.maxSlopeMbPerHour, `whole slope ${s.rss.mbPerHour}`);
+  assert.equal(s.rss.lastThird.mbPerHour, 0);
+  assert.equal(s.verdict, 'stable', s.reasons.join('; '));
+  assert.equal(s.heapLive.n, 30, 'one live-heap point per new major GC');
+  assert.equal(s.heapLive.mbPerHour, 0);
+  assert.match(s.notes.join(), /levelled off.*live heap.*7\.0 → 7\.0 MB/);
+  assert.deepEqual([s.outsideHeap.firstMb, s.outsideHeap.lastMb], [40, 80]);
+});
+
+test('RSS still rising in the last third, a growing live heap, or no live heap: a leak', () => {
+  // the same rise, then one more step at 25 min
+  const late = summariseSoak(
+    samples(60, 30, (t) => warmUp(t) + (t >= 1500 ? 15e6 : 0)),
+    LIMITS,
+  );
+  assert.equal(late.verdict, 'leak');
+  assert.match(late.reasons.join(), /over the last third [\d.]+ MB\/h/);
+  // RSS flat, but the live heap gains 10 MB/h: retained objects
+  const objects = summariseSoak(
+    samples(60, 30, () => 80e6).map((x) => ({
+      ...x,
+      heapLiveBytes: 7e6 + (10e6 * x.t) / 3600,
+    })),
+    LIMITS,
+  );
+  assert.equal(objects.verdict, 'leak');
+  assert.match(objects.reasons.join(), /live heap .* 7\.0 → 11\.8 MB.*objects are retained/);
+  // the early rise without any major GC to tell the live heap: not excused
+  const blind = summariseSoak(
+    samples(60, 30, warmUp, { heapLiveBytes: null, majorGcs: 0 }),
+    LIMITS,
+  );
+  assert.equal(blind.verdict, 'leak');
+  assert.match(blind.reasons.join(), /too few major GCs/);
+});
+
 test('make soak SOAK_MINUTES=0.34: samples over time, slope, verdict, chart drawn', async (t) => {
   const tmp = await tempDir('wsbench-soak-');
   t.after(tmp.remove);
@@ -131,6 +178,15 @@ test('make soak SOAK_MINUTES=0.34: samples over time, slope, verdict, chart draw
     soak.samples.every((s) => (s.rssBytes ?? 0) > 10e6),
     'server RSS in every sample',
   );
+  assert.ok(
+    soak.samples.every(
+      (s) => (s.heapTotalBytes ?? 0) >= (s.heapUsedBytes ?? Infinity) && s.majorGcs !== null,
+    ),
+    "V8's committed heap (>= heap used) and the major-GC count in every sample",
+  );
+  // after a major GC, the live heap is a real figure below the committed heap
+  for (const s of soak.samples.filter((x) => (x.majorGcs ?? 0) > 0))
+    assert.ok((s.heapLiveBytes ?? 0) > 1e6 && (s.heapLiveBytes ?? 0) <= (s.heapTotalBytes ?? 0));
   assert.deepEqual(processesMentioning(tmp.dir), []);
   const chromium = requireTool(t, 'chromium');
   if (chromium === null) return;

@@ -74,6 +74,14 @@ export const SOAK_FLAGS = defineFlags({
     default: 20,
     parse: parse.number(0, 100_000),
   },
+  maxLiveSlope: {
+    long: 'max-live-slope',
+    env: ['SOAK_MAX_LIVE_SLOPE'],
+    arg: 'MB/H',
+    help: 'live heap (old generation after each major GC) slope above this fails the soak',
+    default: 5,
+    parse: parse.number(0, 100_000),
+  },
   sloP99Ms: {
     long: 'slo-p99-ms',
     env: ['SLO_P99_MS'],
@@ -144,6 +152,7 @@ async function main(): Promise<number> {
   const samples = runtime.samples.filter((s) => !Number.isFinite(from) || s.at >= from);
   const limits: SoakLimits = {
     maxSlopeMbPerHour: cfg.maxSlope,
+    maxLiveSlopeMbPerHour: cfg.maxLiveSlope,
     maxP99Growth: 2,
     sloP99Ms: cfg.sloP99Ms > 0 ? cfg.sloP99Ms : null,
     minLeakSeconds: 300,
@@ -178,8 +187,10 @@ async function main(): Promise<number> {
   console.error(
     `  soak ${cfg.mode}: ${s.verdict}${s.reasons.length > 0 ? ` (${s.reasons.join('; ')})` : ''}\n` +
       `  RSS slope ${s.rss.mbPerHour !== null ? fixed(s.rss.mbPerHour) : '–'} MB/h (r² ${s.rss.r2 ?? '–'}), ` +
-      `heap slope ${s.heap.mbPerHour !== null ? fixed(s.heap.mbPerHour) : '–'} MB/h, gaps ${s.gaps}, ` +
+      `over the last third ${s.rss.lastThird.mbPerHour !== null ? fixed(s.rss.lastThird.mbPerHour) : '–'} MB/h, ` +
+      `live heap ${s.heapLive.firstMb ?? '–'} → ${s.heapLive.lastMb ?? '–'} MB (${s.heapLive.mbPerHour !== null ? fixed(s.heapLive.mbPerHour) : '–'} MB/h, ${s.heapLive.n} major GCs), gaps ${s.gaps}, ` +
       `p99 ${s.p99Ms.first ?? '–'} → ${s.p99Ms.last ?? '–'} ms, loop lag p99 max ${s.loopLagP99Ms.max !== null ? fixed(s.loopLagP99Ms.max) : '–'} ms\n` +
+      s.notes.map((n) => `  note: ${n}\n`).join('') +
       `  soak    ${path.join(runDir, 'soak.json')}\n  report  ${reports.md}\n          ${reports.html}`,
   );
   console.log(

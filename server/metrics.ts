@@ -4,6 +4,7 @@
 import client from 'prom-client';
 import type { ErrorCode } from '../protocol/index.js';
 import { HANDLERS, type HandlerName } from './guard.js';
+import { LiveHeap } from './heap-live.js';
 
 export type DropReason = 'backpressure' | 'closed';
 export type Route = 'health' | 'metrics' | 'snapshot' | 'not_found';
@@ -312,6 +313,21 @@ export function createMetrics(o: MetricsOptions): ServerMetrics {
       this.set(pacer.behindSeconds());
     },
   });
+  const live = new LiveHeap();
+  new client.Gauge({
+    name: p + 'heap_live_bytes',
+    help: 'V8 old generation right after the last major GC (what survived it); before the first, at start-up',
+    registers: [registry],
+    collect() {
+      this.set(live.bytes);
+    },
+  });
+  foldedCounter(
+    registry,
+    p + 'major_gcs_total',
+    'Major (mark-compact) garbage collections, each of which updates heap_live_bytes',
+    () => live.majorGcs,
+  );
   new client.Gauge({
     name: p + 'target_rate',
     help: 'Target ticks per second (0 = as fast as possible)',

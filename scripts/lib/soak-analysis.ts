@@ -1,13 +1,21 @@
 // What a soak says: the server's memory slope (least squares over the samples after warm-up, in
-// MB/h) for RSS and heap, event-loop lag, gaps, and whether p99 stayed stable (the last third of
-// the soak against the first), with one verdict; and the chart over time for report.html.
+// MB/h) for RSS, heap used and the live heap (the old generation after each major GC), event-loop
+// lag, gaps, and whether p99 stayed stable (the last third of the soak against the first), with
+// one verdict; and the chart over time for report.html.
+//
+// RSS alone cannot tell a leak from warm-up: V8 grows its heap's committed size (and the allocator
+// keeps what it was given) while the heap's limits settle, in steps. So a steep RSS slope is a leak
+// only when RSS still grows over the last third of the soak or the live heap grows; an early rise
+// that has levelled off, with a flat live heap, is reported as such and not called a leak.
 import { fixed, median } from './format.js';
 import { chart, table, text, warning, type Block, type ChartConfig } from './model.js';
 import type { SoakSample } from './soak-sampler.js';
 
 export interface SoakLimits {
-  /** |RSS slope| above this (MB/h) fails */
+  /** |RSS slope| above this (MB/h) fails, unless RSS levelled off (see above) */
   maxSlopeMbPerHour: number;
+  /** a live-heap slope above this (MB/h) is a leak of JS objects */
+  maxLiveSlopeMbPerHour: number;
   /** the last third's median p99 above this × the first third's fails */
   maxP99Growth: number;
   /** p99 SLO in ms (null: none) */
@@ -26,8 +34,20 @@ export interface Slope {
 export interface SoakSummary {
   samples: number;
   seconds: number;
-  rss: Slope & { firstMb: number | null; lastMb: number | null; maxMb: number | null };
+  rss: Slope & {
+    firstMb: number | null;
+    lastMb: number | null;
+    maxMb: number | null;
+    /** the slope over the last third of the soak: does RSS still grow at the end? */
+    lastThird: Slope;
+  };
   heap: Slope;
+  /** V8's committed heap, first and last sample */
+  heapTotal: { firstMb: number | null; lastMb: number | null };
+  /** the old generation after each major GC (one point per sample that saw a new one) */
+  heapLive: Slope & { firstMb: number | null; lastMb: number | null; majorGcs: number | null };
+  /** RSS − V8's committed heap: code, the allocator, buffers, first and last sample */
+  outsideHeap: { firstMb: number | null; lastMb: number | null };
   loopLagP99Ms: { median: number | null; max: number | null };
   gaps: number;
   /** sample intervals in which the server did not answer /metrics */
@@ -37,6 +57,8 @@ export interface SoakSummary {
   droppedPerSec: number | null;
   verdict: 'stable' | 'leak' | 'unstable' | 'too-short' | 'no-data';
   reasons: string[];
+  /** what was seen and did not fail the soak (an RSS rise that levelled off) */
+  notes: string[];
 }
 
 /** Least squares y = a + b·t; slope in y-units per second, and r². */
@@ -85,6 +107,26 @@ const mb = (b: number | null | undefined): number | null =>
   b === null || b === undefined ? null : Math.round((b / 1e6) * 10) / 10;
 
 /** `samples` after warm-up only (the caller drops the warm-up ones). */
+/** The samples that saw a new major GC: each carries a fresh live-heap figure. */
+function liveHeapPoints(samples: readonly SoakSample[]): SoakSample[] {
+  const out: SoakSample[] = [];
+  let gcs: number | null = null;
+  for (const s of samples) {
+    if (s.heapLiveBytes !== null && s.majorGcs !== null && s.majorGcs !== gcs) out.push(s);
+    if (s.majorGcs !== null) gcs = s.majorGcs;
+  }
+  return out;
+}
+
+const firstLast = (
+  samples: readonly SoakSample[],
+  pick: (s: SoakSample) => number | null,
+): { firstMb: number | null; lastMb: number | null } => {
+  const vals = samples.map(pick).filter((x): x is number => x !== null);
+  return { firstMb: mb(vals[0]), lastMb: mb(vals[vals.length - 1]) };
+};
+
+/** `samples` after warm-up only (the caller drops the warm-up ones). */
 export function summariseSoak(samples: readonly SoakSample[], limits: SoakLimits): SoakSummary {
   const rssVals = samples.map((s) => s.rssBytes).filter((x): x is number => x !== null);
   const third = Math.max(1, Math.floor(samples.length / 3));
@@ -94,13 +136,49 @@ export function summariseSoak(samples: readonly SoakSample[], limits: SoakLimits
   const gaps = samples.reduce((a, s) => a + (s.gaps ?? 0), 0);
   const serverDown = samples.filter((s) => !s.serverUp).length;
   const rss = slopeOf(samples, (s) => s.rssBytes);
+  const rssLastThird = slopeOf(samples.slice(-third), (s) => s.rssBytes);
+  const livePts = liveHeapPoints(samples);
+  const live = slopeOf(livePts, (s) => s.heapLiveBytes);
+  const lastGcs = [...samples].reverse().find((s) => s.majorGcs !== null)?.majorGcs ?? null;
   const lag = samples.map((s) => s.loopLagP99Ms).filter((x): x is number => x !== null);
   const p99All = samples.map((s) => s.p99Ms).filter((x): x is number => x !== null);
   const reasons: string[] = [];
-  if (rss.mbPerHour !== null && Math.abs(rss.mbPerHour) > limits.maxSlopeMbPerHour)
-    reasons.push(
-      `RSS slope ${fixed(rss.mbPerHour)} MB/h exceeds ±${limits.maxSlopeMbPerHour} MB/h`,
-    );
+  const notes: string[] = [];
+  const seconds =
+    samples.length > 1 ? (samples[samples.length - 1]?.t ?? 0) - (samples[0]?.t ?? 0) : 0;
+  const short = seconds < limits.minLeakSeconds;
+  const over = (x: Slope, limit: number): boolean =>
+    x.mbPerHour !== null && Math.abs(x.mbPerHour) > limit;
+  const liveGrows = live.mbPerHour !== null && live.mbPerHour > limits.maxLiveSlopeMbPerHour;
+  const liveText =
+    live.mbPerHour === null
+      ? `the live heap had too few major GCs to fit (${livePts.length})`
+      : `the live heap (old generation after each of ${livePts.length} major GCs) went ` +
+        `${fixed(mb(livePts[0]?.heapLiveBytes ?? null) ?? 0, 1)} → ` +
+        `${fixed(mb(livePts[livePts.length - 1]?.heapLiveBytes ?? null) ?? 0, 1)} MB ` +
+        `(${fixed(live.mbPerHour)} MB/h)`;
+  let steep = false;
+  if (over(rss, limits.maxSlopeMbPerHour)) {
+    const rssText = `RSS slope ${fixed(rss.mbPerHour ?? 0)} MB/h exceeds ±${limits.maxSlopeMbPerHour} MB/h`;
+    const levelled =
+      !over(rssLastThird, limits.maxSlopeMbPerHour) && live.mbPerHour !== null && !liveGrows;
+    if (levelled && !short)
+      notes.push(
+        `${rssText}, but RSS levelled off: its slope over the last third is ` +
+          `${fixed(rssLastThird.mbPerHour ?? 0)} MB/h and ${liveText}. ` +
+          'The rise is V8 and the allocator settling their committed memory, not retained objects',
+      );
+    else {
+      steep = true;
+      reasons.push(
+        `${rssText} (over the last third ${fixed(rssLastThird.mbPerHour ?? 0)} MB/h; ${liveText})`,
+      );
+    }
+  }
+  if (liveGrows && !steep) {
+    steep = true;
+    reasons.push(`${liveText}: above ${limits.maxLiveSlopeMbPerHour} MB/h, objects are retained`);
+  }
   if (gaps > 0) reasons.push(`${gaps} gaps (ticks lost)`);
   if (serverDown > 0) reasons.push(`the server did not answer /metrics in ${serverDown} samples`);
   if (first !== null && last !== null && last > first * limits.maxP99Growth && last - first > 1)
@@ -110,17 +188,15 @@ export function summariseSoak(samples: readonly SoakSample[], limits: SoakLimits
   if (limits.sloP99Ms !== null && last !== null && last > limits.sloP99Ms)
     reasons.push(`p99 ${fixed(last)} ms at the end is over the SLO of ${limits.sloP99Ms} ms`);
   const noData = samples.length < 3 || rss.mbPerHour === null;
-  const seconds =
-    samples.length > 1 ? (samples[samples.length - 1]?.t ?? 0) - (samples[0]?.t ?? 0) : 0;
-  const steep = reasons.some((r) => r.startsWith('RSS slope'));
-  const short = seconds < limits.minLeakSeconds;
   if (steep && short)
     reasons.push(
       `the soak is shorter than ${limits.minLeakSeconds} s: warm-up growth dominates the slope, so it is not called a leak`,
     );
-  const others = reasons.filter(
-    (r) => !r.startsWith('RSS slope') && !r.startsWith('the soak is shorter'),
-  );
+  const memory = (r: string): boolean =>
+    r.startsWith('RSS slope') ||
+    r.startsWith('the live heap') ||
+    r.startsWith('the soak is shorter');
+  const others = reasons.filter((r) => !memory(r));
   return {
     samples: samples.length,
     seconds,
@@ -129,8 +205,14 @@ export function summariseSoak(samples: readonly SoakSample[], limits: SoakLimits
       firstMb: mb(rssVals[0]),
       lastMb: mb(rssVals[rssVals.length - 1]),
       maxMb: mb(rssVals.length > 0 ? Math.max(...rssVals) : null),
+      lastThird: rssLastThird,
     },
     heap: slopeOf(samples, (s) => s.heapUsedBytes),
+    heapTotal: firstLast(samples, (s) => s.heapTotalBytes),
+    heapLive: { ...live, ...firstLast(livePts, (s) => s.heapLiveBytes), majorGcs: lastGcs },
+    outsideHeap: firstLast(samples, (s) =>
+      s.rssBytes !== null && s.heapTotalBytes !== null ? s.rssBytes - s.heapTotalBytes : null,
+    ),
     loopLagP99Ms: { median: median(lag), max: lag.length > 0 ? Math.max(...lag) : null },
     gaps,
     serverDown,
@@ -147,6 +229,7 @@ export function summariseSoak(samples: readonly SoakSample[], limits: SoakLimits
             : 'leak'
           : 'stable',
     reasons: noData ? ['fewer than 3 samples with RSS after warm-up'] : reasons,
+    notes,
   };
 }
 
@@ -168,6 +251,18 @@ export function soakChart(samples: readonly SoakSample[]): ChartConfig {
           data: xy((s) => mb(s.heapUsedBytes)),
           yAxisID: 'mem',
           borderColor: '#2e9e5b',
+        },
+        {
+          label: 'server V8 heap committed (MB)',
+          data: xy((s) => mb(s.heapTotalBytes)),
+          yAxisID: 'mem',
+          borderColor: '#8a63c9',
+        },
+        {
+          label: 'server live heap after major GC (MB)',
+          data: xy((s) => mb(s.heapLiveBytes)),
+          yAxisID: 'mem',
+          borderColor: '#1b6e3c',
         },
         {
           label: 'event-loop lag p99 (ms)',
@@ -220,7 +315,19 @@ export function soakBlocks(
           'server RSS first / last / max',
           `${v(s.rss.firstMb, 1)} / ${v(s.rss.lastMb, 1)} / ${v(s.rss.maxMb, 1)} MB`,
         ],
+        [
+          'server RSS slope over the last third',
+          `${v(s.rss.lastThird.mbPerHour)} MB/h (r² ${v(s.rss.lastThird.r2, 3)})`,
+        ],
         ['server heap used slope', `${v(s.heap.mbPerHour)} MB/h (r² ${v(s.heap.r2, 3)})`],
+        [
+          'server live heap (old generation after each major GC)',
+          `${v(s.heapLive.firstMb, 1)} → ${v(s.heapLive.lastMb, 1)} MB, ${v(s.heapLive.mbPerHour)} MB/h over ${s.heapLive.n} major GCs (limit ${limits.maxLiveSlopeMbPerHour})`,
+        ],
+        [
+          'V8 committed heap / RSS outside it, first → last',
+          `${v(s.heapTotal.firstMb, 1)} → ${v(s.heapTotal.lastMb, 1)} MB / ${v(s.outsideHeap.firstMb, 1)} → ${v(s.outsideHeap.lastMb, 1)} MB`,
+        ],
         [
           'event-loop lag p99 median / max',
           `${v(s.loopLagP99Ms.median)} / ${v(s.loopLagP99Ms.max)} ms`,
@@ -238,7 +345,15 @@ export function soakBlocks(
     ),
   ];
   if (s.reasons.length > 0) blocks.push(warning(s.reasons.join('; ') + '.'));
-  else blocks.push(text('Memory flat within the limit, no gaps, p99 stable.'));
+  else
+    blocks.push(
+      text(
+        s.notes.length > 0
+          ? 'Memory levelled off, no gaps, p99 stable.'
+          : 'Memory flat within the limit, no gaps, p99 stable.',
+      ),
+    );
+  for (const n of s.notes) blocks.push(text(n + '.'));
   blocks.push(
     chart(
       'chart-soak',

@@ -74,6 +74,14 @@ export interface SoakSample {
   at: number;
   rssBytes: number | null;
   heapUsedBytes: number | null;
+  /** V8's committed heap (what the heap holds of RSS, live or not) */
+  heapTotalBytes: number | null;
+  /** memory outside the V8 heap that V8 knows of (Buffers' backing stores among it) */
+  externalBytes: number | null;
+  /** the server's old generation after its last major GC (wsbench_server_heap_live_bytes) */
+  heapLiveBytes: number | null;
+  /** major GCs so far: a sample whose count moved carries a fresh heapLiveBytes */
+  majorGcs: number | null;
   loopLagP99Ms: number | null;
   /** server deliveries/s since the previous sample */
   sentPerSec: number | null;
@@ -164,6 +172,7 @@ export class SoakSampler {
       const rate = (a: number | null, b: number | null | undefined): number | null =>
         a !== null && b !== null && b !== undefined && dt > 0 ? Math.max(0, (a - b) / dt) : null;
       const lag = srv !== null ? total(srv, 'nodejs_eventloop_lag_p99_seconds') : null;
+      const majorGcs = srv !== null ? total(srv, 'wsbench_server_major_gcs_total') : null;
       const p99 = p !== null && lat.size > 0 ? quantileBetween(p.lat, lat, 0.99) : null;
       this.samples.push({
         t: Math.round(t * 100) / 100,
@@ -172,6 +181,11 @@ export class SoakSampler {
           (srv !== null ? total(srv, 'process_resident_memory_bytes') : null) ??
           rssOf(this.serverPid),
         heapUsedBytes: srv !== null ? total(srv, 'nodejs_heap_size_used_bytes') : null,
+        heapTotalBytes: srv !== null ? total(srv, 'nodejs_heap_size_total_bytes') : null,
+        externalBytes: srv !== null ? total(srv, 'nodejs_external_memory_bytes') : null,
+        heapLiveBytes:
+          (majorGcs ?? 0) > 0 && srv !== null ? total(srv, 'wsbench_server_heap_live_bytes') : null,
+        majorGcs,
         loopLagP99Ms: lag !== null ? lag * 1000 : null,
         sentPerSec: rate(sent, p?.sent),
         droppedPerSec: rate(dropped, p?.dropped),
