@@ -104,8 +104,10 @@ export const SCENARIO_FLAGS = defineFlags({
     long: 'slo-p99-ms',
     env: ['SLO_P99_MS'],
     arg: 'MS',
+    // the project's one objective (the Makefile's SLO_P99_MS), so that `make bench SCENARIO=…` and
+    // `node dist/scripts/scenario.js` judge the storm alike
     help: 'reconnect-storm: p99 counts as recovered when every second is within this',
-    default: 50,
+    default: 10,
     parse: parse.number(0.1, 600_000),
   },
   ...QUIET_RUN_FLAGS,

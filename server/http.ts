@@ -56,6 +56,8 @@ export interface Health {
   rate: number;
   /** How the pacer waits: sleep, spin or interval (--pacer). */
   pacer: string;
+  /** sleep pacer: the shortest wait between turns in ms (--turn-ms) */
+  turnMs: number;
   /** µs of CPU burnt per tick (--burn-us test aid; 0 = off). */
   burnUs: number;
   /** The optimisation switches on (ws engine), or what uws does. */
@@ -71,6 +73,7 @@ export interface RouteContext {
   mode: string;
   rate: number;
   pacer: () => string;
+  turnMs: number;
   burnUs: number;
   opts: readonly string[];
   generator: Generator;
@@ -126,6 +129,7 @@ export class HttpRoutes {
       clients: c.stats.clientsConnected,
       rate: c.rate,
       pacer: c.pacer(),
+      turnMs: c.turnMs,
       burnUs: c.burnUs,
       opts: c.opts,
       symbols: c.generator.symbols,

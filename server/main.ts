@@ -62,6 +62,7 @@ async function main(): Promise<number | undefined> {
     mode: config.mode,
     rate: config.rate,
     pacer: () => pacer?.kind ?? 'sleep',
+    turnMs: config.turnMs,
     burnUs: config.burnUs,
     opts: shownOpts,
     generator,

@@ -27,19 +27,22 @@ describe('pacer on a real server', () => {
   afterEach(() => cleanup.run());
 
   for (const mode of ALL_MODES) {
-    it(`${mode}: /health names the pacer (${DEFAULT_PACER[mode]} by default, --pacer overrides)`, async () => {
+    it(`${mode}: /health names the pacer (${DEFAULT_PACER[mode]} by default, --pacer overrides) and the turn`, async () => {
       const a = await startServer(['--mode', mode, '--rate', '100'], {}, cleanup);
       cleanup.add(() => a.stop());
       const h = await health(a);
       assert.equal(h.pacer, DEFAULT_PACER[mode]);
       assert.equal(h.burnUs, 0);
+      assert.equal(h.turnMs, 1);
       const b = await startServer(
-        ['--mode', mode, '--rate', '100', '--pacer', 'spin'],
+        ['--mode', mode, '--rate', '100', '--pacer', 'spin', '--turn-ms', '7'],
         {},
         cleanup,
       );
       cleanup.add(() => b.stop());
-      assert.equal((await health(b)).pacer, 'spin');
+      const hb = await health(b);
+      assert.equal(hb.pacer, 'spin');
+      assert.equal(hb.turnMs, 7, '/health reports --turn-ms');
     });
   }
 
