@@ -3,6 +3,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import client from 'prom-client';
+import { LOOP_LAG_RESOLUTION_MS } from '../protocol/index.js';
 import {
   CONNECT_BUCKETS_MS,
   CONNECT_BUCKETS_SLOT,
@@ -64,7 +65,7 @@ export function createRegistry(
 ): client.Registry {
   const register = new client.Registry();
   register.setDefaultLabels(labels);
-  client.collectDefaultMetrics({ register, eventLoopMonitoringPrecision: 20 });
+  client.collectDefaultMetrics({ register, eventLoopMonitoringPrecision: LOOP_LAG_RESOLUTION_MS });
   const slots = Array.from({ length: src.workers }, (_, i) => workerSlots(src.sab, i));
   const total = (slot: number) => slots.reduce((a, s) => a + (s[slot] ?? 0), 0);
 

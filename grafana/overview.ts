@@ -1,6 +1,9 @@
 // The overview dashboard: every mode side by side, one row per question a reader asks. Metric
 // names are those of docs/interfaces.md; grafana/build-dashboards.ts renders this to JSON.
+import { LOOP_LAG_RESOLUTION_MS } from '../protocol/index.js';
 import { CLI, SRV, quantile, rate, sum, type Section } from './spec.js';
+
+const LAG_RES_S = LOOP_LAG_RESOLUTION_MS / 1000;
 
 const serverSent = sum('mode', rate('wsbench_server_messages_sent_total', SRV));
 const clientReceived = sum('mode, run_id', rate('wsbench_client_messages_received_total', CLI));
@@ -421,16 +424,18 @@ export const OVERVIEW: Section[] = [
       },
       {
         title: 'Event-loop lag p99',
-        description: 'nodejs_eventloop_lag_p99_seconds since the previous scrape.',
+        description:
+          `nodejs_eventloop_lag_p99_seconds since the previous scrape, less the monitor's ${LOOP_LAG_RESOLUTION_MS} ms sampling interval ` +
+          '(prom-client includes it: an idle loop reads that much).',
         type: 'timeseries',
         unit: 's',
         queries: [
           {
-            expr: `max by (mode) (nodejs_eventloop_lag_p99_seconds{${SRV}})`,
+            expr: `clamp_min(max by (mode) (nodejs_eventloop_lag_p99_seconds{${SRV}}) - ${LAG_RES_S}, 0)`,
             legend: 'server {{mode}}',
           },
           {
-            expr: `max by (mode, run_id) (nodejs_eventloop_lag_p99_seconds{${CLI}})`,
+            expr: `clamp_min(max by (mode, run_id) (nodejs_eventloop_lag_p99_seconds{${CLI}}) - ${LAG_RES_S}, 0)`,
             legend: 'client {{mode}} {{run_id}}',
           },
         ],

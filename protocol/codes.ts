@@ -1,6 +1,13 @@
 // Numbers the programs agree on: process exit codes (every wsbench program, docs/interfaces.md)
 // and the WebSocket close codes the server sends and the client reports (RFC 6455 §7.4.1).
 
+/**
+ * prom-client's event-loop monitor (perf_hooks.monitorEventLoopDelay) on server and client-bench
+ * samples every this many ms, and its `nodejs_eventloop_lag_*` figures include that interval: an
+ * idle loop reads ~20 ms. Whoever reads them as lag subtracts it (soak, dashboard).
+ */
+export const LOOP_LAG_RESOLUTION_MS = 20;
+
 /** Exit codes of server, client-bench, the scripts and the tools. */
 export const EXIT = {
   /** The run completed (a client-bound run is still 0: the verdict says it). */

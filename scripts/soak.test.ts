@@ -184,6 +184,10 @@ test('make soak SOAK_MINUTES=0.34: samples over time, slope, verdict, chart draw
     ),
     "V8's committed heap (>= heap used) and the major-GC count in every sample",
   );
+  // prom-client's lag figures include its 20 ms sampling interval, which the sampler takes off: a
+  // server this lightly loaded lags by a few ms, never by the interval itself
+  const lag = soak.summary.loopLagP99Ms.median;
+  assert.ok(lag !== null && lag < 15, `event-loop lag p99 median ${lag} ms`);
   // after a major GC, the live heap is a real figure below the committed heap
   for (const s of soak.samples.filter((x) => (x.majorGcs ?? 0) > 0))
     assert.ok((s.heapLiveBytes ?? 0) > 1e6 && (s.heapLiveBytes ?? 0) <= (s.heapTotalBytes ?? 0));

@@ -2,7 +2,7 @@
 // them in collect() at scrape time (a Counter.inc per message would cost more than the send).
 // Labels stay bounded: `mode` (a default label), close codes, protocol error codes, route names.
 import client from 'prom-client';
-import type { ErrorCode } from '../protocol/index.js';
+import { LOOP_LAG_RESOLUTION_MS, type ErrorCode } from '../protocol/index.js';
 import { HANDLERS, type HandlerName } from './guard.js';
 import { LiveHeap } from './heap-live.js';
 
@@ -193,7 +193,10 @@ export function createMetrics(o: MetricsOptions): ServerMetrics {
   const { mode, stats, ticksGenerated, targetRate, pacer } = o;
   const registry = new client.Registry();
   registry.setDefaultLabels({ mode });
-  client.collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 });
+  client.collectDefaultMetrics({
+    register: registry,
+    eventLoopMonitoringPrecision: LOOP_LAG_RESOLUTION_MS,
+  });
 
   const p = 'wsbench_server_';
   foldedCounter(registry, p + 'ticks_generated_total', 'Ticks generated', ticksGenerated);

@@ -3,6 +3,7 @@
 // latency histogram whose bucket deltas give each interval's p99) and /proc/<pid>/status as the
 // RSS fallback. Nothing here sits on a hot path: one HTTP scrape per process per interval.
 import { readFileSync } from 'node:fs';
+import { LOOP_LAG_RESOLUTION_MS } from '../../protocol/index.js';
 
 /** One Prometheus text exposition: metric name → the samples (labels as text) → value. */
 export type Exposition = Map<string, { labels: string; value: number }[]>;
@@ -186,7 +187,8 @@ export class SoakSampler {
         heapLiveBytes:
           (majorGcs ?? 0) > 0 && srv !== null ? total(srv, 'wsbench_server_heap_live_bytes') : null,
         majorGcs,
-        loopLagP99Ms: lag !== null ? lag * 1000 : null,
+        // the monitor's figures include its sampling interval: an idle loop reads ~20 ms
+        loopLagP99Ms: lag !== null ? Math.max(0, lag * 1000 - LOOP_LAG_RESOLUTION_MS) : null,
         sentPerSec: rate(sent, p?.sent),
         droppedPerSec: rate(dropped, p?.dropped),
         receivedPerSec: rate(received, p?.received),
