@@ -188,7 +188,7 @@ async function main(): Promise<number> {
     `  soak ${cfg.mode}: ${s.verdict}${s.reasons.length > 0 ? ` (${s.reasons.join('; ')})` : ''}\n` +
       `  RSS slope ${s.rss.mbPerHour !== null ? fixed(s.rss.mbPerHour) : '–'} MB/h (r² ${s.rss.r2 ?? '–'}), ` +
       `over the last third ${s.rss.lastThird.mbPerHour !== null ? fixed(s.rss.lastThird.mbPerHour) : '–'} MB/h, ` +
-      `live heap ${s.heapLive.firstMb ?? '–'} → ${s.heapLive.lastMb ?? '–'} MB (${s.heapLive.mbPerHour !== null ? fixed(s.heapLive.mbPerHour) : '–'} MB/h, ${s.heapLive.n} major GCs), gaps ${s.gaps}, ` +
+      `live heap ${s.heapLive.firstMb !== null ? fixed(s.heapLive.firstMb, 1) : '–'} → ${s.heapLive.lastMb !== null ? fixed(s.heapLive.lastMb, 1) : '–'} MB (${s.heapLive.mbPerHour !== null ? fixed(s.heapLive.mbPerHour) : '–'} MB/h, ${s.heapLive.n} major GCs), gaps ${s.gaps}, ` +
       `p99 ${s.p99Ms.first ?? '–'} → ${s.p99Ms.last ?? '–'} ms, loop lag p99 max ${s.loopLagP99Ms.max !== null ? fixed(s.loopLagP99Ms.max) : '–'} ms\n` +
       s.notes.map((n) => `  note: ${n}\n`).join('') +
       `  soak    ${path.join(runDir, 'soak.json')}\n  report  ${reports.md}\n          ${reports.html}`,
