@@ -115,8 +115,24 @@ test('an RSS rise that levelled off with a flat live heap is noted, not called a
   assert.deepEqual([s.outsideHeap.firstMb, s.outsideHeap.lastMb], [40, 80]);
 });
 
+test('a late step that is all V8 committing heap, with a flat live heap, is noted, not a leak', () => {
+  // the young generation's last doubling at 25 min: heap committed and RSS rise by the same 16 MB
+  const step = (t: number): number => (t >= 1500 ? 16e6 : 0);
+  const s = summariseSoak(
+    samples(60, 30, (t) => warmUp(t) + step(t)).map((x) => ({
+      ...x,
+      heapTotalBytes: warmUp(x.t) - 40e6 + step(x.t),
+    })),
+    LIMITS,
+  );
+  assert.ok((s.rss.lastThird.mbPerHour ?? 0) > LIMITS.maxSlopeMbPerHour);
+  assert.equal(s.verdict, 'stable', s.reasons.join('; '));
+  assert.equal(s.outsideHeap.mbPerHour, 0);
+  assert.match(s.notes.join(), /V8's committed heap \(20\.0 → 76\.0 MB\).*40\.0 → 40\.0 MB/);
+});
+
 test('RSS still rising in the last third, a growing live heap, or no live heap: a leak', () => {
-  // the same rise, then one more step at 25 min
+  // the same rise, then one more step at 25 min that V8's committed heap does not account for
   const late = summariseSoak(
     samples(60, 30, (t) => warmUp(t) + (t >= 1500 ? 15e6 : 0)),
     LIMITS,

@@ -3,10 +3,12 @@
 // lag, gaps, and whether p99 stayed stable (the last third of the soak against the first), with
 // one verdict; and the chart over time for report.html.
 //
-// RSS alone cannot tell a leak from warm-up: V8 grows its heap's committed size (and the allocator
-// keeps what it was given) while the heap's limits settle, in steps. So a steep RSS slope is a leak
-// only when RSS still grows over the last third of the soak or the live heap grows; an early rise
-// that has levelled off, with a flat live heap, is reported as such and not called a leak.
+// RSS alone cannot tell a leak from warm-up: V8 grows its heap's committed size (the young
+// generation doubles up to --max-semi-space-size while scavenges are frequent; old-space pages
+// follow the live size) and the allocator keeps what it was given, in steps that can come half an
+// hour in. So with the live heap flat, a steep RSS slope is not called a leak when RSS levelled off
+// (its last third within the limit) or when the rise is all V8's committed heap (RSS outside it
+// within the limit): both are reported as notes. Otherwise it is a leak, as is a growing live heap.
 import { fixed, median } from './format.js';
 import { chart, table, text, warning, type Block, type ChartConfig } from './model.js';
 import type { SoakSample } from './soak-sampler.js';
@@ -46,8 +48,8 @@ export interface SoakSummary {
   heapTotal: { firstMb: number | null; lastMb: number | null };
   /** the old generation after each major GC (one point per sample that saw a new one) */
   heapLive: Slope & { firstMb: number | null; lastMb: number | null; majorGcs: number | null };
-  /** RSS − V8's committed heap: code, the allocator, buffers, first and last sample */
-  outsideHeap: { firstMb: number | null; lastMb: number | null };
+  /** RSS − V8's committed heap (code, the allocator, buffers): first and last sample, slope */
+  outsideHeap: { firstMb: number | null; lastMb: number | null; mbPerHour: number | null };
   loopLagP99Ms: { median: number | null; max: number | null };
   gaps: number;
   /** sample intervals in which the server did not answer /metrics */
@@ -137,6 +139,11 @@ export function summariseSoak(samples: readonly SoakSample[], limits: SoakLimits
   const serverDown = samples.filter((s) => !s.serverUp).length;
   const rss = slopeOf(samples, (s) => s.rssBytes);
   const rssLastThird = slopeOf(samples.slice(-third), (s) => s.rssBytes);
+  const outside = (x: SoakSample): number | null =>
+    x.rssBytes !== null && x.heapTotalBytes !== null ? x.rssBytes - x.heapTotalBytes : null;
+  const outsideSlope = slopeOf(samples, outside);
+  const committed = firstLast(samples, (x) => x.heapTotalBytes);
+  const outsideMb = firstLast(samples, outside);
   const livePts = liveHeapPoints(samples);
   const live = slopeOf(livePts, (s) => s.heapLiveBytes);
   const lastGcs = [...samples].reverse().find((s) => s.majorGcs !== null)?.majorGcs ?? null;
@@ -160,13 +167,24 @@ export function summariseSoak(samples: readonly SoakSample[], limits: SoakLimits
   let steep = false;
   if (over(rss, limits.maxSlopeMbPerHour)) {
     const rssText = `RSS slope ${fixed(rss.mbPerHour ?? 0)} MB/h exceeds ±${limits.maxSlopeMbPerHour} MB/h`;
-    const levelled =
-      !over(rssLastThird, limits.maxSlopeMbPerHour) && live.mbPerHour !== null && !liveGrows;
+    const liveFlat = live.mbPerHour !== null && !liveGrows;
+    const levelled = liveFlat && !over(rssLastThird, limits.maxSlopeMbPerHour);
+    const inV8 =
+      liveFlat && outsideSlope.mbPerHour !== null && !over(outsideSlope, limits.maxSlopeMbPerHour);
+    const v = (x: number | null): string => (x === null ? '–' : fixed(x, 1));
     if (levelled && !short)
       notes.push(
         `${rssText}, but RSS levelled off: its slope over the last third is ` +
           `${fixed(rssLastThird.mbPerHour ?? 0)} MB/h and ${liveText}. ` +
           'The rise is V8 and the allocator settling their committed memory, not retained objects',
+      );
+    else if (inV8 && !short)
+      notes.push(
+        `${rssText} (over the last third ${fixed(rssLastThird.mbPerHour ?? 0)} MB/h), but the rise is ` +
+          `V8's committed heap (${v(committed.firstMb)} → ${v(committed.lastMb)} MB) while RSS outside ` +
+          `it went ${v(outsideMb.firstMb)} → ${v(outsideMb.lastMb)} MB (${fixed(outsideSlope.mbPerHour ?? 0)} MB/h), ` +
+          `and ${liveText}. V8 is sizing its heap to the allocation rate (the young generation ` +
+          'doubles up to --max-semi-space-size), which is bounded: not retained objects',
       );
     else {
       steep = true;
@@ -208,11 +226,9 @@ export function summariseSoak(samples: readonly SoakSample[], limits: SoakLimits
       lastThird: rssLastThird,
     },
     heap: slopeOf(samples, (s) => s.heapUsedBytes),
-    heapTotal: firstLast(samples, (s) => s.heapTotalBytes),
+    heapTotal: committed,
     heapLive: { ...live, ...firstLast(livePts, (s) => s.heapLiveBytes), majorGcs: lastGcs },
-    outsideHeap: firstLast(samples, (s) =>
-      s.rssBytes !== null && s.heapTotalBytes !== null ? s.rssBytes - s.heapTotalBytes : null,
-    ),
+    outsideHeap: { ...outsideMb, mbPerHour: outsideSlope.mbPerHour },
     loopLagP99Ms: { median: median(lag), max: lag.length > 0 ? Math.max(...lag) : null },
     gaps,
     serverDown,
