@@ -58,6 +58,7 @@ function samples(
     rssBytes: rss(i * stepSec),
     heapUsedBytes: 10e6,
     heapTotalBytes: 20e6,
+    newSpaceBytes: 2e6,
     externalBytes: 3e6,
     heapLiveBytes: 7e6,
     // a major GC every other sample
@@ -199,6 +200,12 @@ test('make soak SOAK_MINUTES=0.34: samples over time, slope, verdict, chart draw
       (s) => (s.heapTotalBytes ?? 0) >= (s.heapUsedBytes ?? Infinity) && s.majorGcs !== null,
     ),
     "V8's committed heap (>= heap used) and the major-GC count in every sample",
+  );
+  assert.ok(
+    soak.samples.every(
+      (s) => (s.newSpaceBytes ?? 0) >= 1 << 20 && (s.newSpaceBytes ?? 0) < (s.heapTotalBytes ?? 0),
+    ),
+    'the young generation (>= 1 MiB, part of the committed heap) in every sample',
   );
   // prom-client's lag figures include its 20 ms sampling interval, which the sampler takes off: a
   // server this lightly loaded lags by a few ms, never by the interval itself

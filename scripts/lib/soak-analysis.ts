@@ -46,6 +46,8 @@ export interface SoakSummary {
   heap: Slope;
   /** V8's committed heap, first and last sample */
   heapTotal: { firstMb: number | null; lastMb: number | null };
+  /** the young generation's committed size in it, first and last sample */
+  newSpace: { firstMb: number | null; lastMb: number | null };
   /** the old generation after each major GC (one point per sample that saw a new one) */
   heapLive: Slope & { firstMb: number | null; lastMb: number | null; majorGcs: number | null };
   /** RSS − V8's committed heap (code, the allocator, buffers): first and last sample, slope */
@@ -227,6 +229,7 @@ export function summariseSoak(samples: readonly SoakSample[], limits: SoakLimits
     },
     heap: slopeOf(samples, (s) => s.heapUsedBytes),
     heapTotal: committed,
+    newSpace: firstLast(samples, (x) => x.newSpaceBytes),
     heapLive: { ...live, ...firstLast(livePts, (s) => s.heapLiveBytes), majorGcs: lastGcs },
     outsideHeap: { ...outsideMb, mbPerHour: outsideSlope.mbPerHour },
     loopLagP99Ms: { median: median(lag), max: lag.length > 0 ? Math.max(...lag) : null },
@@ -341,8 +344,8 @@ export function soakBlocks(
           `${v(s.heapLive.firstMb, 1)} → ${v(s.heapLive.lastMb, 1)} MB, ${v(s.heapLive.mbPerHour)} MB/h over ${s.heapLive.n} major GCs (limit ${limits.maxLiveSlopeMbPerHour})`,
         ],
         [
-          'V8 committed heap / RSS outside it, first → last',
-          `${v(s.heapTotal.firstMb, 1)} → ${v(s.heapTotal.lastMb, 1)} MB / ${v(s.outsideHeap.firstMb, 1)} → ${v(s.outsideHeap.lastMb, 1)} MB`,
+          'V8 committed heap (young generation in it) / RSS outside it, first → last',
+          `${v(s.heapTotal.firstMb, 1)} → ${v(s.heapTotal.lastMb, 1)} MB (${v(s.newSpace.firstMb, 1)} → ${v(s.newSpace.lastMb, 1)} MB) / ${v(s.outsideHeap.firstMb, 1)} → ${v(s.outsideHeap.lastMb, 1)} MB`,
         ],
         [
           'event-loop lag p99 median / max',

@@ -63,6 +63,14 @@ export function quantileBetween(
   return null;
 }
 
+/** One V8 space's committed bytes (nodejs_heap_space_size_total_bytes{space=…}). */
+function spaceTotal(e: Exposition, space: string): number | null {
+  const x = e
+    .get('nodejs_heap_space_size_total_bytes')
+    ?.find((v) => v.labels.includes(`space="${space}"`));
+  return x?.value ?? null;
+}
+
 function lastFiniteMs(b: Map<number, number>): number | null {
   const finite = [...b.keys()].filter((x) => Number.isFinite(x));
   return finite.length > 0 ? Math.max(...finite) * 1000 : null;
@@ -77,6 +85,8 @@ export interface SoakSample {
   heapUsedBytes: number | null;
   /** V8's committed heap (what the heap holds of RSS, live or not) */
   heapTotalBytes: number | null;
+  /** the young generation's share of it (both semi-spaces; doubles up to --max-semi-space-size) */
+  newSpaceBytes: number | null;
   /** memory outside the V8 heap that V8 knows of (Buffers' backing stores among it) */
   externalBytes: number | null;
   /** the server's old generation after its last major GC (wsbench_server_heap_live_bytes) */
@@ -183,6 +193,7 @@ export class SoakSampler {
           rssOf(this.serverPid),
         heapUsedBytes: srv !== null ? total(srv, 'nodejs_heap_size_used_bytes') : null,
         heapTotalBytes: srv !== null ? total(srv, 'nodejs_heap_size_total_bytes') : null,
+        newSpaceBytes: srv !== null ? spaceTotal(srv, 'new') : null,
         externalBytes: srv !== null ? total(srv, 'nodejs_external_memory_bytes') : null,
         heapLiveBytes:
           (majorGcs ?? 0) > 0 && srv !== null ? total(srv, 'wsbench_server_heap_live_bytes') : null,
