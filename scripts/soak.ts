@@ -186,10 +186,10 @@ async function main(): Promise<number> {
   const s = summary;
   console.error(
     `  soak ${cfg.mode}: ${s.verdict}${s.reasons.length > 0 ? ` (${s.reasons.join('; ')})` : ''}\n` +
-      `  RSS slope ${s.rss.mbPerHour !== null ? fixed(s.rss.mbPerHour) : '–'} MB/h (r² ${s.rss.r2 ?? '–'}), ` +
-      `over the last third ${s.rss.lastThird.mbPerHour !== null ? fixed(s.rss.lastThird.mbPerHour) : '–'} MB/h, ` +
-      `live heap ${s.heapLive.firstMb !== null ? fixed(s.heapLive.firstMb, 1) : '–'} → ${s.heapLive.lastMb !== null ? fixed(s.heapLive.lastMb, 1) : '–'} MB (${s.heapLive.mbPerHour !== null ? fixed(s.heapLive.mbPerHour) : '–'} MB/h, ${s.heapLive.n} major GCs), gaps ${s.gaps}, ` +
-      `p99 ${s.p99Ms.first ?? '–'} → ${s.p99Ms.last ?? '–'} ms, loop lag p99 max ${s.loopLagP99Ms.max !== null ? fixed(s.loopLagP99Ms.max) : '–'} ms\n` +
+      `  RSS slope ${fixed(s.rss.mbPerHour)} MB/h (r² ${s.rss.r2 ?? '–'}), ` +
+      `over the last third ${fixed(s.rss.lastThird.mbPerHour)} MB/h, ` +
+      `live heap ${fixed(s.heapLive.firstMb, 1)} → ${fixed(s.heapLive.lastMb, 1)} MB (${fixed(s.heapLive.mbPerHour)} MB/h, ${s.heapLive.n} major GCs), gaps ${s.gaps}, ` +
+      `p99 ${s.p99Ms.first ?? '–'} → ${s.p99Ms.last ?? '–'} ms, loop lag p99 max ${fixed(s.loopLagP99Ms.max)} ms\n` +
       s.notes.map((n) => `  note: ${n}\n`).join('') +
       `  soak    ${path.join(runDir, 'soak.json')}\n  report  ${reports.md}\n          ${reports.html}`,
   );

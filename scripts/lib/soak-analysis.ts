@@ -110,7 +110,6 @@ function slopeOf(samples: readonly SoakSample[], pick: (s: SoakSample) => number
 const mb = (b: number | null | undefined): number | null =>
   b === null || b === undefined ? null : Math.round((b / 1e6) * 10) / 10;
 
-/** `samples` after warm-up only (the caller drops the warm-up ones). */
 /** The samples that saw a new major GC: each carries a fresh live-heap figure. */
 function liveHeapPoints(samples: readonly SoakSample[]): SoakSample[] {
   const out: SoakSample[] = [];
@@ -148,6 +147,7 @@ export function summariseSoak(samples: readonly SoakSample[], limits: SoakLimits
   const outsideMb = firstLast(samples, outside);
   const livePts = liveHeapPoints(samples);
   const live = slopeOf(livePts, (s) => s.heapLiveBytes);
+  const liveMb = firstLast(livePts, (s) => s.heapLiveBytes);
   const lastGcs = [...samples].reverse().find((s) => s.majorGcs !== null)?.majorGcs ?? null;
   const lag = samples.map((s) => s.loopLagP99Ms).filter((x): x is number => x !== null);
   const p99All = samples.map((s) => s.p99Ms).filter((x): x is number => x !== null);
@@ -163,17 +163,15 @@ export function summariseSoak(samples: readonly SoakSample[], limits: SoakLimits
     live.mbPerHour === null
       ? `the live heap had too few major GCs to fit (${livePts.length})`
       : `the live heap (old generation after each of ${livePts.length} major GCs) went ` +
-        `${fixed(mb(livePts[0]?.heapLiveBytes ?? null) ?? 0, 1)} → ` +
-        `${fixed(mb(livePts[livePts.length - 1]?.heapLiveBytes ?? null) ?? 0, 1)} MB ` +
+        `${fixed(liveMb.firstMb, 1)} → ${fixed(liveMb.lastMb, 1)} MB ` +
         `(${fixed(live.mbPerHour)} MB/h)`;
   let steep = false;
   if (over(rss, limits.maxSlopeMbPerHour)) {
-    const rssText = `RSS slope ${fixed(rss.mbPerHour ?? 0)} MB/h exceeds ±${limits.maxSlopeMbPerHour} MB/h`;
+    const rssText = `RSS slope ${fixed(rss.mbPerHour)} MB/h exceeds ±${limits.maxSlopeMbPerHour} MB/h`;
     const liveFlat = live.mbPerHour !== null && !liveGrows;
     const levelled = liveFlat && !over(rssLastThird, limits.maxSlopeMbPerHour);
     const inV8 =
       liveFlat && outsideSlope.mbPerHour !== null && !over(outsideSlope, limits.maxSlopeMbPerHour);
-    const v = (x: number | null): string => (x === null ? '–' : fixed(x, 1));
     if (levelled && !short)
       notes.push(
         `${rssText}, but RSS levelled off: its slope over the last third is ` +
@@ -183,8 +181,8 @@ export function summariseSoak(samples: readonly SoakSample[], limits: SoakLimits
     else if (inV8 && !short)
       notes.push(
         `${rssText} (over the last third ${fixed(rssLastThird.mbPerHour ?? 0)} MB/h), but the rise is ` +
-          `V8's committed heap (${v(committed.firstMb)} → ${v(committed.lastMb)} MB) while RSS outside ` +
-          `it went ${v(outsideMb.firstMb)} → ${v(outsideMb.lastMb)} MB (${fixed(outsideSlope.mbPerHour ?? 0)} MB/h), ` +
+          `V8's committed heap (${fixed(committed.firstMb, 1)} → ${fixed(committed.lastMb, 1)} MB) while RSS outside ` +
+          `it went ${fixed(outsideMb.firstMb, 1)} → ${fixed(outsideMb.lastMb, 1)} MB (${fixed(outsideSlope.mbPerHour)} MB/h), ` +
           `and ${liveText}. V8 is sizing its heap to the allocation rate (the young generation ` +
           'doubles up to --max-semi-space-size), which is bounded: not retained objects',
       );
@@ -199,38 +197,36 @@ export function summariseSoak(samples: readonly SoakSample[], limits: SoakLimits
     steep = true;
     reasons.push(`${liveText}: above ${limits.maxLiveSlopeMbPerHour} MB/h, objects are retained`);
   }
-  if (gaps > 0) reasons.push(`${gaps} gaps (ticks lost)`);
-  if (serverDown > 0) reasons.push(`the server did not answer /metrics in ${serverDown} samples`);
+  // what makes the soak unstable, whatever memory did
+  let problems = 0;
+  const problem = (r: string): void => {
+    reasons.push(r);
+    problems++;
+  };
+  if (gaps > 0) problem(`${gaps} gaps (ticks lost)`);
+  if (serverDown > 0) problem(`the server did not answer /metrics in ${serverDown} samples`);
   if (first !== null && last !== null && last > first * limits.maxP99Growth && last - first > 1)
-    reasons.push(
-      `p99 grew from ${fixed(first)} ms to ${fixed(last)} ms (> ${limits.maxP99Growth}×)`,
-    );
+    problem(`p99 grew from ${fixed(first)} ms to ${fixed(last)} ms (> ${limits.maxP99Growth}×)`);
   if (limits.sloP99Ms !== null && last !== null && last > limits.sloP99Ms)
-    reasons.push(`p99 ${fixed(last)} ms at the end is over the SLO of ${limits.sloP99Ms} ms`);
+    problem(`p99 ${fixed(last)} ms at the end is over the SLO of ${limits.sloP99Ms} ms`);
   const noData = samples.length < 3 || rss.mbPerHour === null;
   if (steep && short)
     reasons.push(
       `the soak is shorter than ${limits.minLeakSeconds} s: warm-up growth dominates the slope, so it is not called a leak`,
     );
-  const memory = (r: string): boolean =>
-    r.startsWith('RSS slope') ||
-    r.startsWith('the live heap') ||
-    r.startsWith('the soak is shorter');
-  const others = reasons.filter((r) => !memory(r));
   return {
     samples: samples.length,
     seconds,
     rss: {
       ...rss,
-      firstMb: mb(rssVals[0]),
-      lastMb: mb(rssVals[rssVals.length - 1]),
+      ...firstLast(samples, (s) => s.rssBytes),
       maxMb: mb(rssVals.length > 0 ? Math.max(...rssVals) : null),
       lastThird: rssLastThird,
     },
     heap: slopeOf(samples, (s) => s.heapUsedBytes),
     heapTotal: committed,
     newSpace: firstLast(samples, (x) => x.newSpaceBytes),
-    heapLive: { ...live, ...firstLast(livePts, (s) => s.heapLiveBytes), majorGcs: lastGcs },
+    heapLive: { ...live, ...liveMb, majorGcs: lastGcs },
     outsideHeap: { ...outsideMb, mbPerHour: outsideSlope.mbPerHour },
     loopLagP99Ms: { median: median(lag), max: lag.length > 0 ? Math.max(...lag) : null },
     gaps,
@@ -240,7 +236,7 @@ export function summariseSoak(samples: readonly SoakSample[], limits: SoakLimits
     droppedPerSec: median(samples.map((s) => s.droppedPerSec)),
     verdict: noData
       ? 'no-data'
-      : others.length > 0
+      : problems > 0
         ? 'unstable'
         : steep
           ? short
@@ -319,46 +315,45 @@ export function soakBlocks(
   samples: readonly SoakSample[],
   limits: SoakLimits,
 ): Block[] {
-  const v = (n: number | null, d = 2): string => (n === null ? '–' : fixed(n, d));
   const blocks: Block[] = [
     table(
       ['', 'value'],
       [
         ['verdict', s.verdict === 'stable' ? 'stable' : `⚠ ${s.verdict}`],
-        ['samples (after warm-up)', `${s.samples} over ${v(s.seconds, 0)} s`],
+        ['samples (after warm-up)', `${s.samples} over ${fixed(s.seconds, 0)} s`],
         [
           'server RSS slope (least squares)',
-          `${v(s.rss.mbPerHour)} MB/h (r² ${v(s.rss.r2, 3)}; limit ±${limits.maxSlopeMbPerHour})`,
+          `${fixed(s.rss.mbPerHour)} MB/h (r² ${fixed(s.rss.r2, 3)}; limit ±${limits.maxSlopeMbPerHour})`,
         ],
         [
           'server RSS first / last / max',
-          `${v(s.rss.firstMb, 1)} / ${v(s.rss.lastMb, 1)} / ${v(s.rss.maxMb, 1)} MB`,
+          `${fixed(s.rss.firstMb, 1)} / ${fixed(s.rss.lastMb, 1)} / ${fixed(s.rss.maxMb, 1)} MB`,
         ],
         [
           'server RSS slope over the last third',
-          `${v(s.rss.lastThird.mbPerHour)} MB/h (r² ${v(s.rss.lastThird.r2, 3)})`,
+          `${fixed(s.rss.lastThird.mbPerHour)} MB/h (r² ${fixed(s.rss.lastThird.r2, 3)})`,
         ],
-        ['server heap used slope', `${v(s.heap.mbPerHour)} MB/h (r² ${v(s.heap.r2, 3)})`],
+        ['server heap used slope', `${fixed(s.heap.mbPerHour)} MB/h (r² ${fixed(s.heap.r2, 3)})`],
         [
           'server live heap (old generation after each major GC)',
-          `${v(s.heapLive.firstMb, 1)} → ${v(s.heapLive.lastMb, 1)} MB, ${v(s.heapLive.mbPerHour)} MB/h over ${s.heapLive.n} major GCs (limit ${limits.maxLiveSlopeMbPerHour})`,
+          `${fixed(s.heapLive.firstMb, 1)} → ${fixed(s.heapLive.lastMb, 1)} MB, ${fixed(s.heapLive.mbPerHour)} MB/h over ${s.heapLive.n} major GCs (limit ${limits.maxLiveSlopeMbPerHour})`,
         ],
         [
           'V8 committed heap (young generation in it) / RSS outside it, first → last',
-          `${v(s.heapTotal.firstMb, 1)} → ${v(s.heapTotal.lastMb, 1)} MB (${v(s.newSpace.firstMb, 1)} → ${v(s.newSpace.lastMb, 1)} MB) / ${v(s.outsideHeap.firstMb, 1)} → ${v(s.outsideHeap.lastMb, 1)} MB`,
+          `${fixed(s.heapTotal.firstMb, 1)} → ${fixed(s.heapTotal.lastMb, 1)} MB (${fixed(s.newSpace.firstMb, 1)} → ${fixed(s.newSpace.lastMb, 1)} MB) / ${fixed(s.outsideHeap.firstMb, 1)} → ${fixed(s.outsideHeap.lastMb, 1)} MB`,
         ],
         [
           'event-loop lag p99 median / max',
-          `${v(s.loopLagP99Ms.median)} / ${v(s.loopLagP99Ms.max)} ms`,
+          `${fixed(s.loopLagP99Ms.median)} / ${fixed(s.loopLagP99Ms.max)} ms`,
         ],
         [
           'client p99 first third / last third / max',
-          `${v(s.p99Ms.first)} / ${v(s.p99Ms.last)} / ${v(s.p99Ms.max)} ms`,
+          `${fixed(s.p99Ms.first)} / ${fixed(s.p99Ms.last)} / ${fixed(s.p99Ms.max)} ms`,
         ],
         ['gaps', String(s.gaps)],
         [
           'deliveries received / dropped by the server (median per s)',
-          `${v(s.receivedPerSec, 0)} / ${v(s.droppedPerSec, 0)}`,
+          `${fixed(s.receivedPerSec, 0)} / ${fixed(s.droppedPerSec, 0)}`,
         ],
       ],
     ),
